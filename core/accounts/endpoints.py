@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from core.accounts import service
+from core.accounts.schemas import (
+    OtpSent,
+    OtpVerify,
+    PasswordLogin,
+    PhoneIn,
+    ResidentRegistration,
+    StaffCreate,
+    TokenOut,
+    UserOut,
+)
+from core.deps import AdminUser, ClientIp, CurrentAuth, CurrentUser, SessionDep, SettingsDep
+from core.models import Role
+
+auth_router = APIRouter(prefix="/auth", tags=["auth"])
+users_router = APIRouter(tags=["users"])
+
+
+def _token_out(issued: service.IssuedSession) -> TokenOut:
+    return TokenOut(
+        access_token=issued.token,
+        expires_at=issued.session.expires_at,
+        csrf_token=issued.session.csrf_token,
+        user=UserOut.model_validate(issued.session.user),
+    )
+
+
+@auth_router.post("/register", status_code=status.HTTP_201_CREATED, response_model=OtpSent)
+def register(data: ResidentRegistration, session: SessionDep, settings: SettingsDep,
+             ip: ClientIp) -> OtpSent:
+    """Register a resident of an office; a sign-in code goes to the phone."""
+    service.register_resident(session, settings, data, client_ip=ip)
+    return OtpSent(message="Pendaftaran berhasil. Kode masuk sudah dikirim ke nomor Anda.",
+                   expires_in=settings.otp_ttl_seconds)
+
+
+@auth_router.post("/otp", status_code=status.HTTP_202_ACCEPTED, response_model=OtpSent)
+def request_code(data: PhoneIn, session: SessionDep, settings: SettingsDep,
+                 ip: ClientIp) -> OtpSent:
+    service.request_otp(session, settings, phone=data.phone, client_ip=ip)
+    return OtpSent(message=service.OTP_SENT, expires_in=settings.otp_ttl_seconds)
+
+
+@auth_router.post("/otp/verify", response_model=TokenOut)
+def verify_code(data: OtpVerify, session: SessionDep, settings: SettingsDep,
+                ip: ClientIp) -> TokenOut:
+    return _token_out(service.verify_otp(session, settings, phone=data.phone, code=data.code,
+                                         client_ip=ip))
+
+
+@auth_router.post("/login", response_model=TokenOut)
+def login(data: PasswordLogin, session: SessionDep, settings: SettingsDep,
+          ip: ClientIp) -> TokenOut:
+    """Staff sign-in with username and password."""
+    return _token_out(service.password_login(session, settings, username=data.username,
+                                             password=data.password, client_ip=ip))
+
+
+@auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(auth: CurrentAuth, session: SessionDep) -> None:
+    service.sign_out(session, auth)
+
+
+@users_router.get("/me", response_model=UserOut)
+def me(user: CurrentUser) -> UserOut:
+    return UserOut.model_validate(user)
+
+
+@users_router.get("/users", response_model=list[UserOut])
+def list_users(actor: AdminUser, session: SessionDep,
+               role: Role | None = None,
+               limit: Annotated[int, Query(ge=1, le=200)] = 50,
+               offset: Annotated[int, Query(ge=0)] = 0) -> list[UserOut]:
+    users = service.visible_users(session, actor, role=role, limit=limit, offset=offset)
+    return [UserOut.model_validate(u) for u in users]
+
+
+@users_router.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+def create_user(data: StaffCreate, actor: AdminUser, session: SessionDep,
+                settings: SettingsDep) -> UserOut:
+    return UserOut.model_validate(service.create_staff(session, settings, data, actor=actor))
+
+
+@users_router.get("/users/{user_id}", response_model=UserOut)
+def get_user(user_id: uuid.UUID, actor: AdminUser, session: SessionDep) -> UserOut:
+    return UserOut.model_validate(service.get_visible_user(session, actor, user_id))
+
+
+@users_router.post("/users/{user_id}/deactivate", response_model=UserOut)
+def deactivate_user(user_id: uuid.UUID, actor: AdminUser, session: SessionDep) -> UserOut:
+    return UserOut.model_validate(service.set_active(session, actor, user_id, False))
+
+
+@users_router.post("/users/{user_id}/activate", response_model=UserOut)
+def activate_user(user_id: uuid.UUID, actor: AdminUser, session: SessionDep) -> UserOut:
+    return UserOut.model_validate(service.set_active(session, actor, user_id, True))

@@ -1,0 +1,142 @@
+"""The FastAPI app factory. The composition root (``sipoke.app``) adds the other packages'
+routers and readiness checks; core itself knows nothing of delivery or workers."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.accounts.endpoints import auth_router, users_router
+from core.db import get_engine
+from core.errors import AppError
+from core.logging import reset_request_id, set_request_id
+from core.offices.endpoints import router as offices_router
+from core.settings import Settings
+
+log = logging.getLogger("sipoke.http")
+
+API_PREFIX = "/api/v1"
+ReadinessCheck = Callable[[], None]
+
+CORE_ROUTERS: tuple[APIRouter, ...] = (auth_router, users_router, offices_router)
+
+
+def database_ready() -> None:
+    with get_engine().connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    fields = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        msg = err.get("msg", "")
+        if err.get("type") == "value_error":
+            msg = msg.removeprefix("Value error, ")
+        fields.append({"field": ".".join(loc) or "body", "message": msg, "type": err.get("type")})
+    return fields
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        headers = {}
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        invalid_json = any(e.get("type") == "json_invalid" for e in exc.errors())
+        body = {"error": {
+            "code": "invalid_json" if invalid_json else "validation_error",
+            "message": "Format JSON tidak valid." if invalid_json else "Data tidak valid.",
+            "fields": _field_errors(exc),
+        }}
+        return JSONResponse(body, status_code=400 if invalid_json else 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse({"error": {"code": code, "message": str(exc.detail)}},
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return JSONResponse({"error": {"code": "internal_error",
+                                       "message": "Terjadi kesalahan pada server."}},
+                            status_code=500)
+
+
+def install_request_context(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def _request_context(request: Request, call_next):  # noqa: ANN001, ANN202
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = request_id[:64]
+        token = set_request_id(request_id)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            reset_request_id(token)
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+        response.headers["X-Request-ID"] = request_id
+        log.info("request", extra={"method": request.method, "path": request.url.path,
+                                   "status": response.status_code, "ms": elapsed_ms,
+                                   "request_id": request_id})
+        return response
+
+
+def create_app(
+    settings: Settings,
+    *,
+    routers: Iterable[APIRouter] = (),
+    readiness: dict[str, ReadinessCheck] | None = None,
+    title: str = "SIP OKE Antar",
+) -> FastAPI:
+    app = FastAPI(
+        title=title,
+        version="0.1.0",
+        description="Layanan online kelurahan dengan pengambilan di kantor atau antar ke rumah.",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    checks = {"database": database_ready, **(readiness or {})}
+
+    install_error_handlers(app)
+    install_request_context(app)
+
+    for router in (*CORE_ROUTERS, *routers):
+        app.include_router(router, prefix=API_PREFIX)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    def readyz() -> JSONResponse:
+        results: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                check()
+                results[name] = "ok"
+            except Exception as exc:
+                results[name] = f"error: {exc.__class__.__name__}"
+        ready = all(v == "ok" for v in results.values())
+        return JSONResponse({"status": "ok" if ready else "unavailable", "checks": results},
+                            status_code=200 if ready else 503)
+
+    return app

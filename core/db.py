@@ -1,0 +1,173 @@
+"""Database engine, declarative base and the unit of work.
+
+One rule: services only ``flush()``; the boundary (an HTTP request, a Celery task, a CLI
+command) commits once through :func:`unit_of_work`. After a successful commit the pending
+outbox rows are handed to the publisher hook so the task runs at once; the outbox relay
+picks up anything a crash left behind.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone, so we store naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class UUIDPk:
+    """Random primary keys: ids in URLs reveal nothing and cannot be guessed."""
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# --- engine and sessions ------------------------------------------------------------------
+
+_engine: Engine | None = None
+_session_factory: sessionmaker[Session] | None = None
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 15}, **kwargs
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
+    return create_engine(url, **kwargs)
+
+
+def configure(url: str, **kwargs: Any) -> Engine:
+    """(Re)bind the process-wide engine; used at start-up and by tests."""
+    global _engine, _session_factory
+    if _engine is not None:
+        _engine.dispose()
+    _engine = make_engine(url, **kwargs)
+    _session_factory = sessionmaker(bind=_engine, expire_on_commit=False, autoflush=True)
+    return _engine
+
+
+def use_engine(engine: Engine) -> None:
+    """Point the process at an existing engine (tests switch between backends this way)."""
+    global _engine, _session_factory
+    _engine = engine
+    _session_factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def get_engine() -> Engine:
+    if _engine is None:
+        from core.settings import get_settings
+
+        configure(get_settings().database_url)
+    assert _engine is not None
+    return _engine
+
+
+def new_session() -> Session:
+    if _session_factory is None:
+        get_engine()
+    assert _session_factory is not None
+    return _session_factory()
+
+
+# --- after-commit publishing -----------------------------------------------------------
+
+AfterCommitPublisher = Callable[[list[int]], None]
+_publisher: AfterCommitPublisher | None = None
+
+
+def set_after_commit_publisher(publisher: AfterCommitPublisher | None) -> None:
+    """The composition root plugs the Celery publisher in; core never imports workers."""
+    global _publisher
+    _publisher = publisher
+
+
+def pending_outbox_ids(session: Session) -> list[int]:
+    return session.info.setdefault("outbox_ids", [])
+
+
+@contextmanager
+def unit_of_work(session: Session | None = None) -> Iterator[Session]:
+    """Commit once on success, roll back on error, then publish what the commit made durable."""
+    own = session is None
+    session = session or new_session()
+    try:
+        yield session
+        session.commit()
+    except BaseException as exc:
+        if getattr(exc, "persist_changes", False):
+            session.commit()
+        else:
+            session.rollback()
+            session.info.pop("outbox_ids", None)
+        raise
+    finally:
+        ids = session.info.pop("outbox_ids", None)
+        if own:
+            session.close()
+    if ids and _publisher is not None:
+        _publisher(list(ids))

@@ -1,0 +1,74 @@
+"""Indonesian identity data: NIK shape checks and phone normalization to E.164."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import phonenumbers
+
+# Province codes (two first digits of a NIK / kode wilayah), including the Papua provinces
+# created in 2022.
+PROVINCE_CODES = frozenset(
+    {11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 31, 32, 33, 34, 35, 36, 51, 52, 53, 61, 62, 63,
+     64, 65, 71, 72, 73, 74, 75, 76, 81, 82, 91, 92, 93, 94, 95, 96}
+)
+_NIK_RE = re.compile(r"^\d{16}$")
+
+
+class IdentityError(ValueError):
+    pass
+
+
+def validate_nik(raw: str) -> str:
+    """Return the NIK's 16 digits or raise with a message a resident understands.
+
+    Shape: PP KK CC DDMMYY SSSS (province, regency, district, birth date with 40 added to the
+    day for women, serial). Only the shape is checked here; Dukcapil is the authority.
+    """
+    nik = re.sub(r"[\s.-]", "", raw or "")
+    if not _NIK_RE.match(nik):
+        raise IdentityError("NIK harus 16 digit angka.")
+    if int(nik[0:2]) not in PROVINCE_CODES:
+        raise IdentityError("Kode provinsi pada NIK tidak dikenal.")
+    if nik[2:4] == "00" or nik[4:6] == "00":
+        raise IdentityError("Kode kabupaten/kota atau kecamatan pada NIK tidak valid.")
+    day, month, year2 = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
+    if day > 40:
+        day -= 40
+    if not any(_is_date(century + year2, month, day) for century in (1900, 2000)):
+        raise IdentityError("Tanggal lahir pada NIK tidak valid.")
+    if nik[12:16] == "0000":
+        raise IdentityError("Nomor urut pada NIK tidak valid.")
+    return nik
+
+
+def _is_date(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def normalize_phone(raw: str, region: str = "ID") -> str:
+    """Accept 0812..., 62812..., +62 812-... and return E.164 (+62812...)."""
+    text = (raw or "").strip()
+    if text.startswith("62") and not text.startswith("+"):
+        text = "+" + text
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise IdentityError("Nomor telepon tidak valid.") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise IdentityError("Nomor telepon tidak valid.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask_phone(phone: str) -> str:
+    return phone[:5] + "*" * max(len(phone) - 8, 0) + phone[-3:] if len(phone) > 8 else phone
+
+
+def mask_name(name: str) -> str:
+    """'Siti Aminah' -> 'S*** A*****' for public pages."""
+    return " ".join(w[0] + "*" * (len(w) - 1) for w in name.split() if w)

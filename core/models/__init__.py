@@ -1,0 +1,20 @@
+"""Core models. Import order here is the registration order; ``sipoke.models`` adds the
+other packages' models after these."""
+
+from core.models.accounts import AuthSession, OtpChallenge, Role, User
+from core.models.audit import AuditEvent
+from core.models.notifications import Notification, NotificationStatus
+from core.models.offices import Office
+from core.models.outbox import OutboxMessage
+
+__all__ = [
+    "AuditEvent",
+    "AuthSession",
+    "Notification",
+    "NotificationStatus",
+    "Office",
+    "OtpChallenge",
+    "OutboxMessage",
+    "Role",
+    "User",
+]

@@ -1,0 +1,184 @@
+"""One settings object for the whole deployment, read from ``SIPOKE_*`` environment variables.
+
+Nested settings use ``__``: ``SIPOKE_PROVIDERS__LALAMOVE__API_KEY`` lands in
+``settings.providers["lalamove"]["api_key"]``. Embedded defaults need no other service: a
+SQLite database and a SQLite-backed Celery broker under ``./var/``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "SIPOKE_"
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class NotificationChannelName(StrEnum):
+    console = "console"
+    http = "http"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    env: Environment = Environment.development
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    broker_url: str = ""
+    secret_key: SecretStr | None = None
+    base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    upload_dir: Path | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # Auth
+    session_ttl_hours: int = Field(default=24 * 14, ge=1)
+    otp_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    otp_max_attempts: int = Field(default=5, ge=1, le=20)
+    otp_per_phone_per_window: int = Field(default=3, ge=1)
+    otp_per_client_per_window: int = Field(default=20, ge=1)
+    otp_window_seconds: int = Field(default=900, ge=60)
+    password_min_length: int = Field(default=10, ge=8)
+
+    # Notifications
+    notify_channel: NotificationChannelName = NotificationChannelName.console
+    notify_gateway_url: str | None = None
+    notify_gateway_token: SecretStr | None = None
+    notify_max_retries: int = Field(default=5, ge=0, le=20)
+
+    # Workers
+    task_soft_time_limit: int = Field(default=60, ge=1)
+    task_time_limit: int = Field(default=90, ge=2)
+    visibility_timeout: int = Field(default=3600, ge=60)
+    outbox_relay_interval: float = Field(default=2.0, gt=0)
+    outbox_publish_after_commit: bool = True
+
+    # Uploads and retention
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    upload_retention_days: int = Field(default=365, ge=1)
+
+    # Providers: free-form per-provider settings, validated by each adapter's own model.
+    providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        if value.startswith("postgresql://"):
+            # One driver everywhere: psycopg 3.
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _check_broker_url(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "sqla+", "memory://")):
+            raise ValueError("must be a redis:// URL or a kombu sqla+ URL")
+        return value
+
+    @field_validator("providers", mode="before")
+    @classmethod
+    def _lower_provider_keys(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                str(name).lower(): (
+                    {str(k).lower(): v for k, v in conf.items()} if isinstance(conf, dict) else conf
+                )
+                for name, conf in value.items()
+            }
+        return value
+
+    @model_validator(mode="after")
+    def _fill_embedded_defaults(self) -> Settings:
+        var = self.var_dir
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(var / 'sipoke.sqlite3').as_posix()}"
+        if not self.broker_url:
+            self.broker_url = f"sqla+sqlite:///{(var / 'broker.sqlite3').as_posix()}"
+        if self.upload_dir is None:
+            self.upload_dir = var / "uploads"
+        if self.env is Environment.production and self.secret_key is None:
+            raise ValueError("SIPOKE_SECRET_KEY is required when SIPOKE_ENV=production")
+        if self.notify_channel is NotificationChannelName.http and not self.notify_gateway_url:
+            raise ValueError("SIPOKE_NOTIFY_GATEWAY_URL is required when SIPOKE_NOTIFY_CHANNEL=http")
+        if self.task_time_limit <= self.task_soft_time_limit:
+            raise ValueError("SIPOKE_TASK_TIME_LIMIT must be above SIPOKE_TASK_SOFT_TIME_LIMIT")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def broker_is_redis(self) -> bool:
+        return self.broker_url.startswith(("redis://", "rediss://"))
+
+    def secret(self) -> str:
+        """The deployment secret; in development it is generated once and kept under var/."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.var_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def provider(self, name: str) -> dict[str, Any]:
+        return dict(self.providers.get(name.lower(), {}))
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; ``str()`` is one line naming it."""
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = "__".join(str(p).upper() for p in err["loc"])
+        name = f"{ENV_PREFIX}{loc}" if loc else "settings"
+        parts.append(f"{name}: {err['msg']}")
+    return "invalid setting " + "; ".join(parts)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()

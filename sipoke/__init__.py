@@ -1,0 +1,1 @@
+"""The composition root: wires core, delivery, providers and workers into one product."""
