@@ -26,8 +26,22 @@ migrate: install
 lint: install
 	$(BIN)/ruff check .
 
+# pytest exits 5 when it collected nothing (a typo in PYTEST_ARGS): that is a failure too.
 test: install lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$rc
+
+# Benchmarks (bench/README.md): own throw-away PostgreSQL database and Redis db number,
+# loopback only, bounded; writes bench/results/latest.{json,md}. Needs PostgreSQL and Redis.
+bench: install
+	timeout 600 $(BIN)/python -m bench
+
+# Fault-injection tests (tests/faults): they start their own Redis/PostgreSQL to kill.
+faults: install
+	@$(BIN)/python -m pytest tests/faults -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make faults: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$rc
 
 fmt: install
 	$(BIN)/ruff check --fix .

@@ -4,6 +4,7 @@ routers and readiness checks; core itself knows nothing of delivery or workers."
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -16,18 +17,24 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.accounts.endpoints import auth_router, users_router
+from core.catalog.endpoints import admin_router as catalog_admin_router
+from core.catalog.endpoints import public_router as catalog_public_router
 from core.db import get_engine
 from core.errors import AppError
 from core.logging import reset_request_id, set_request_id
 from core.offices.endpoints import router as offices_router
+from core.requests.endpoints import ROUTERS as REQUEST_ROUTERS
 from core.settings import Settings
 
 log = logging.getLogger("sipoke.http")
 
 API_PREFIX = "/api/v1"
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 ReadinessCheck = Callable[[], None]
 
-CORE_ROUTERS: tuple[APIRouter, ...] = (auth_router, users_router, offices_router)
+CORE_ROUTERS: tuple[APIRouter, ...] = (auth_router, users_router, offices_router,
+                                       catalog_public_router, catalog_admin_router,
+                                       *REQUEST_ROUTERS)
 
 
 def database_ready() -> None:
@@ -81,9 +88,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def install_request_context(app: FastAPI) -> None:
     @app.middleware("http")
-    async def _request_context(request: Request, call_next):  # noqa: ANN001, ANN202
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        request_id = request_id[:64]
+    async def _request_context(request: Request, call_next):
+        # A caller's id is kept only if it is short and plain, so it cannot forge log fields.
+        request_id = request.headers.get("x-request-id", "")
+        if not _REQUEST_ID_RE.fullmatch(request_id):
+            request_id = uuid.uuid4().hex
         token = set_request_id(request_id)
         started = time.perf_counter()
         try:

@@ -53,7 +53,8 @@ def current_auth_optional(request: Request, session: SessionDep) -> AuthSession 
     auth = authenticate(session, token)
     if from_cookie and request.method not in SAFE_METHODS:
         # Cookie sessions must prove the request came from our own page.
-        sent = request.headers.get(CSRF_HEADER) or request.state.__dict__.get("csrf_form_token")
+        sent = request.headers.get(CSRF_HEADER) or getattr(request.state, "csrf_form_token",
+                                                               None)
         if not sent or not constant_time_equals(sent, auth.csrf_token):
             raise Forbidden("Token CSRF tidak valid. Muat ulang halaman.")
     request.state.user = auth.user
@@ -87,7 +88,7 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
     return dependency
 
 
-def role_user(*roles: Role):  # noqa: ANN201 - an Annotated alias
+def role_user(*roles: Role):
     return Annotated[User, Depends(require_roles(*roles))]
 
 

@@ -73,6 +73,16 @@ class ValidationFailed(AppError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message, fields=[{"field": field, "message": message}])
 
+    def to_dict(self) -> dict[str, Any]:
+        # Rendered like a request validation error (``error.fields``), so API clients read
+        # field errors one way; ``self.details["fields"]`` stays for server-side callers.
+        body: dict[str, Any] = {"code": self.code, "message": self.message,
+                                "fields": self.details["fields"]}
+        rest = {k: v for k, v in self.details.items() if k != "fields"}
+        if rest:
+            body["details"] = rest
+        return {"error": body}
+
 
 class TooManyRequests(AppError):
     status_code = 429

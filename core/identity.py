@@ -62,6 +62,9 @@ def normalize_phone(raw: str, region: str = "ID") -> str:
         raise IdentityError("Nomor telepon tidak valid.") from exc
     if not phonenumbers.is_valid_number(number):
         raise IdentityError("Nomor telepon tidak valid.")
+    if phonenumbers.region_code_for_number(number) != region:
+        # Codes go out by Indonesian SMS/WhatsApp gateways and couriers call local numbers.
+        raise IdentityError("Gunakan nomor telepon Indonesia (+62).")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -15,11 +15,11 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
-def set_request_id(value: str | None):  # noqa: ANN201 - returns a contextvar token
+def set_request_id(value: str | None):
     return _request_id.set(value)
 
 
-def reset_request_id(token) -> None:  # noqa: ANN001
+def reset_request_id(token) -> None:
     _request_id.reset(token)
 
 

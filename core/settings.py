@@ -7,6 +7,7 @@ SQLite database and a SQLite-backed Celery broker under ``./var/``.
 
 from __future__ import annotations
 
+import re
 import secrets
 from enum import StrEnum
 from functools import lru_cache
@@ -15,6 +16,7 @@ from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 ENV_PREFIX = "SIPOKE_"
 
@@ -42,6 +44,8 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     database_url: str = ""
     broker_url: str = ""
+    # Prefix for every Redis key of the broker, so deployments (or test runs) can share a Redis.
+    broker_key_prefix: str = Field(default="", max_length=60, pattern=r"^[A-Za-z0-9:._-]*$")
     secret_key: SecretStr | None = None
     base_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
@@ -78,6 +82,15 @@ class Settings(BaseSettings):
 
     # Providers: free-form per-provider settings, validated by each adapter's own model.
     providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Deployment-wide delivery defaults (SIPOKE_DELIVERY__TIME_BUDGET_MIN=90, ...), validated
+    # by delivery.policy; each office may override them.
+    delivery: dict[str, Any] = Field(default_factory=dict)
+    # Seconds between delivery sweeps (polling claims, re-drives, watchdog, SLA timers).
+    delivery_sweep_interval: float = Field(default=15.0, gt=0)
+
+    # Benchmarks only (bench/): mount POST /bench/noop, the baseline of the webhook ingest
+    # figure. Off everywhere else.
+    bench_noop_endpoint: bool = False
 
     @field_validator("base_url")
     @classmethod
@@ -127,7 +140,9 @@ class Settings(BaseSettings):
         if self.env is Environment.production and self.secret_key is None:
             raise ValueError("SIPOKE_SECRET_KEY is required when SIPOKE_ENV=production")
         if self.notify_channel is NotificationChannelName.http and not self.notify_gateway_url:
-            raise ValueError("SIPOKE_NOTIFY_GATEWAY_URL is required when SIPOKE_NOTIFY_CHANNEL=http")
+            raise ValueError(
+                "SIPOKE_NOTIFY_GATEWAY_URL is required when SIPOKE_NOTIFY_CHANNEL=http"
+            )
         if self.task_time_limit <= self.task_soft_time_limit:
             raise ValueError("SIPOKE_TASK_TIME_LIMIT must be above SIPOKE_TASK_SOFT_TIME_LIMIT")
         return self
@@ -163,8 +178,9 @@ def describe_validation_error(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():
         loc = "__".join(str(p).upper() for p in err["loc"])
-        name = f"{ENV_PREFIX}{loc}" if loc else "settings"
-        parts.append(f"{name}: {err['msg']}")
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        # Cross-field checks already name their variables in the message.
+        parts.append(f"{ENV_PREFIX}{loc}: {msg}" if loc else msg)
     return "invalid setting " + "; ".join(parts)
 
 
@@ -173,6 +189,15 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise SettingsError(describe_validation_error(exc)) from None
+    except PydanticSettingsError as exc:
+        # A value that cannot even be decoded (e.g. SIPOKE_PROVIDERS='not json').
+        raise SettingsError(_describe_source_error(exc)) from None
+
+
+def _describe_source_error(exc: PydanticSettingsError) -> str:
+    match = re.search(r'field "([^"]+)"', str(exc))
+    name = f"{ENV_PREFIX}{match.group(1).upper()}" if match else "settings"
+    return f"invalid setting {name}: cannot be parsed ({exc.__cause__ or exc})"
 
 
 @lru_cache(maxsize=1)

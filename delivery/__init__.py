@@ -1,0 +1,36 @@
+"""Home delivery of finished documents: quotes, booking, tracking, failover, safe handover.
+
+:func:`install` plugs delivery into core (the handover port) and into the in-house provider
+(its update sink); the composition root calls it in the API and every worker process.
+"""
+
+from __future__ import annotations
+
+
+def install() -> None:
+    from core.requests.handover import register_delivery_port
+    from delivery.port import DeliveryService
+    from delivery.tracking.service import inhouse_sink
+    from providers.inhouse.sink import set_update_sink
+
+    register_delivery_port(DeliveryService())
+    set_update_sink(inhouse_sink)
+
+
+def routers() -> tuple:
+    """Routers mounted under /api/v1."""
+    from delivery.handover.endpoints import api_router as handover
+    from delivery.operators.endpoints import admin_router
+    from delivery.operators.endpoints import router as operators
+    from delivery.quotes.endpoints import router as residents
+
+    return (residents, handover, operators, admin_router)
+
+
+def root_routers() -> tuple:
+    """Routers outside /api/v1: provider webhooks, the courier page, /metrics."""
+    from delivery.handover.endpoints import page_router
+    from delivery.metrics_endpoint import router as metrics
+    from delivery.tracking.endpoints import router as webhooks
+
+    return (webhooks, page_router, metrics)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+import delivery
 import sipoke.models  # noqa: F401 - register every mapper before the first query
 from core import db
 from core.app import create_app
 from core.settings import Settings, get_settings
+from providers.inhouse.endpoints import router as courier_router
+from web import app as web
 from workers.enqueue import publish_after_commit
 
 
@@ -23,7 +26,23 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     db.get_engine()
     if settings.outbox_publish_after_commit:
         db.set_after_commit_publisher(publish_after_commit)
-    return create_app(settings, routers=(), readiness={"broker": broker_ready})
+    delivery.install()  # core's handover port and the in-house update sink
+    app = create_app(settings, routers=(courier_router, *delivery.routers()),
+                     readiness={"broker": broker_ready})
+    for router in delivery.root_routers():  # webhooks, courier page, /metrics
+        app.include_router(router)
+    web.mount(app)  # the pages: a presentation layer over the same services
+    if settings.bench_noop_endpoint:
+        _mount_bench_noop(app)
+    return app
+
+
+def _mount_bench_noop(app: FastAPI) -> None:
+    """The same server's cheapest POST, for the webhook benchmark's ratio (bench/)."""
+
+    @app.post("/bench/noop", include_in_schema=False)
+    async def bench_noop() -> dict[str, bool]:
+        return {"ok": True}
 
 
 def asgi() -> FastAPI:

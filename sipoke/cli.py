@@ -12,6 +12,8 @@ from core.settings import SettingsError, get_settings
 COMMAND_MODULES = [
     "sipoke.commands.serve",
     "sipoke.commands.admin",
+    "sipoke.commands.providers",
+    "sipoke.commands.sandbox",
 ]
 
 

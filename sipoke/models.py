@@ -2,6 +2,8 @@
 in the API, the workers, Alembic and the tests."""
 
 import core.models  # noqa: F401
+import delivery.models  # noqa: F401
+import providers.inhouse.models  # noqa: F401
 from core.db import Base
 
 metadata = Base.metadata

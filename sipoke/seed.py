@@ -17,10 +17,14 @@ from core.models import Office, Role, User
 from core.offices.repository import OfficeRepository
 from core.offices.schemas import OfficeCreate
 from core.offices.service import create as create_office
+from core.requests.demo import seed_catalogs, seed_finished_request
 from core.security import encrypt_nik, nik_hash
 from core.settings import Environment, Settings
+from providers.inhouse.demo import seed_courier_profiles
 
-WEEKDAYS = {d: ["08:00", "15:00"] for d in ("mon", "tue", "wed", "thu")} | {"fri": ["08:00", "11:30"]}
+WEEKDAYS = {d: ["08:00", "15:00"] for d in ("mon", "tue", "wed", "thu")} | {
+    "fri": ["08:00", "11:30"]
+}
 
 
 def _rts(n: int) -> list[str]:
@@ -88,6 +92,9 @@ RESIDENTS = [
 
 # Other packages append their own demo steps (catalog, couriers...).
 EXTRA_STEPS: list = []
+# Core's own: every office's service catalog, and a finished demo request for Siti.
+EXTRA_STEPS += [seed_catalogs, seed_finished_request]
+EXTRA_STEPS += [seed_courier_profiles]  # providers/inhouse: demo couriers on duty
 
 
 def seed_demo(settings: Settings) -> bool:

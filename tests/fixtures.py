@@ -17,7 +17,7 @@ from core.models import OutboxMessage, User
 
 
 @pytest.fixture
-def app(settings):  # noqa: ANN001, ANN201
+def app(settings):
     from sipoke.app import build_app
 
     application = build_app(settings)
@@ -29,13 +29,13 @@ def app(settings):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def client(app) -> Iterator[TestClient]:  # noqa: ANN001
+def client(app) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 
 
 @pytest.fixture
-def demo(settings):  # noqa: ANN001, ANN201
+def demo(settings):
     """The demo data: two offices and one account of every role."""
     from sipoke.seed import seed_demo
 
@@ -72,7 +72,12 @@ def drain_outbox(max_rounds: int = 10) -> list[str]:
 
     The integration tests use a real worker; this keeps API tests fast and deterministic.
     """
-    import workers.tasks  # noqa: F401 - register tasks
+    import importlib
+
+    from workers.celery_app import TASK_MODULES
+
+    for module in TASK_MODULES:  # register every task, as a worker does at start-up
+        importlib.import_module(module)
     from workers.celery_app import app as celery
 
     ran: list[str] = []

@@ -8,7 +8,6 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from celery.exceptions import MaxRetriesExceededError
 from sqlalchemy.orm import Session
 
 from core.db import unit_of_work
@@ -39,15 +38,16 @@ def db_task(
                 with unit_of_work() as session:
                     return fn(session, **kwargs)
             except retry_on as exc:
-                delay = getattr(exc, "retry_after", None) or backoff(self.request.retries)
-                try:
-                    raise self.retry(exc=exc, countdown=min(delay, MAX_RETRY_DELAY))
-                except MaxRetriesExceededError:
+                # Decide here: once the bound is reached Celery's retry() re-raises ``exc``
+                # itself (not MaxRetriesExceededError), so the give-up hook would never run.
+                if self.max_retries is not None and self.request.retries >= self.max_retries:
                     log.error("task gave up", extra={"task": name, "error": repr(exc)})
                     if on_give_up is not None:
                         with unit_of_work() as session:
                             on_give_up(session, kwargs, exc)
                     return None
+                delay = getattr(exc, "retry_after", None) or backoff(self.request.retries)
+                raise self.retry(exc=exc, countdown=min(delay, MAX_RETRY_DELAY)) from exc
 
         task.__wrapped__ = fn
         return task

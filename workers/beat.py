@@ -20,8 +20,29 @@ def beat_schedule(settings: Settings) -> dict:
             "schedule": timedelta(minutes=1),
             "options": {"expires": 50},
         },
+        # Delivery: DB-scheduled polling, the sweeper (re-drive, watchdog, SLA timers).
+        "tracking-poll-due": {
+            "task": "tracking.poll_due",
+            "schedule": timedelta(seconds=settings.delivery_sweep_interval),
+            "options": {"expires": max(settings.delivery_sweep_interval * 2, 5)},
+        },
+        "delivery-sweep": {
+            "task": "delivery.sweep",
+            "schedule": timedelta(seconds=settings.delivery_sweep_interval),
+            "options": {"expires": max(settings.delivery_sweep_interval * 2, 5)},
+        },
         "outbox-purge": {
             "task": "outbox.purge",
+            "schedule": timedelta(hours=6),
+            "options": {"expires": 3600},
+        },
+        "inhouse-sweep-offers": {
+            "task": "inhouse.sweep_offers",
+            "schedule": timedelta(seconds=10),
+            "options": {"expires": 9},
+        },
+        "requests-purge-uploads": {
+            "task": "requests.purge_uploads",
             "schedule": timedelta(hours=6),
             "options": {"expires": 3600},
         },

@@ -18,7 +18,8 @@ from core.settings import Settings, get_settings
 
 QUEUES = ("default", "dispatch", "tracking", "notifications")
 MAX_RETRY_DELAY = 300  # seconds; far below the visibility timeout
-TASK_MODULES = ("workers.tasks",)
+TASK_MODULES = ("workers.tasks", "workers.request_tasks", "workers.inhouse_tasks",
+                "workers.delivery_tasks")
 
 
 def celery_config(settings: Settings) -> dict:
@@ -28,6 +29,8 @@ def celery_config(settings: Settings) -> dict:
         # is found by a scan every 10 s instead of every ~100 s.
         transport_options = {"visibility_timeout": settings.visibility_timeout,
                              "unacked_restore_interval": 10, "unacked_restore_throttle": 1}
+        if settings.broker_key_prefix:
+            transport_options["global_keyprefix"] = settings.broker_key_prefix
     # kombu's SQLAlchemy transport hands its options to create_engine(): pass none.
     return {
         "broker_url": settings.broker_url,

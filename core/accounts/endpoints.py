@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from core.accounts import service
 from core.accounts.schemas import (
@@ -16,16 +16,40 @@ from core.accounts.schemas import (
     TokenOut,
     UserOut,
 )
-from core.deps import AdminUser, ClientIp, CurrentAuth, CurrentUser, SessionDep, SettingsDep
+from core.deps import (
+    SESSION_COOKIE,
+    AdminUser,
+    ClientIp,
+    CurrentAuth,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+)
 from core.models import Role
+from core.settings import Settings
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
 users_router = APIRouter(tags=["users"])
 
 
-def _token_out(issued: service.IssuedSession) -> TokenOut:
+CookieOption = Annotated[bool, Query(
+    description="Sign in with an HttpOnly session cookie (web pages) instead of a bearer token; "
+                "unsafe requests then need the X-CSRF-Token header.")]
+
+
+def _token_out(issued: service.IssuedSession, settings: Settings, response: Response,
+               *, cookie: bool) -> TokenOut:
+    token: str | None = issued.token
+    if cookie:
+        response.set_cookie(
+            SESSION_COOKIE, issued.token,
+            max_age=settings.session_ttl_hours * 3600, path="/", httponly=True, samesite="lax",
+            secure=settings.base_url.startswith("https://"),
+        )
+        # A script on the page never sees the session token; it only needs the CSRF token.
+        token = None
     return TokenOut(
-        access_token=issued.token,
+        access_token=token,
         expires_at=issued.session.expires_at,
         csrf_token=issued.session.csrf_token,
         user=UserOut.model_validate(issued.session.user),
@@ -49,23 +73,26 @@ def request_code(data: PhoneIn, session: SessionDep, settings: SettingsDep,
 
 
 @auth_router.post("/otp/verify", response_model=TokenOut)
-def verify_code(data: OtpVerify, session: SessionDep, settings: SettingsDep,
-                ip: ClientIp) -> TokenOut:
-    return _token_out(service.verify_otp(session, settings, phone=data.phone, code=data.code,
-                                         client_ip=ip))
+def verify_code(data: OtpVerify, session: SessionDep, settings: SettingsDep, ip: ClientIp,
+                response: Response, cookie: CookieOption = False) -> TokenOut:
+    issued = service.verify_otp(session, settings, phone=data.phone, code=data.code,
+                                client_ip=ip)
+    return _token_out(issued, settings, response, cookie=cookie)
 
 
 @auth_router.post("/login", response_model=TokenOut)
-def login(data: PasswordLogin, session: SessionDep, settings: SettingsDep,
-          ip: ClientIp) -> TokenOut:
+def login(data: PasswordLogin, session: SessionDep, settings: SettingsDep, ip: ClientIp,
+          response: Response, cookie: CookieOption = False) -> TokenOut:
     """Staff sign-in with username and password."""
-    return _token_out(service.password_login(session, settings, username=data.username,
-                                             password=data.password, client_ip=ip))
+    issued = service.password_login(session, settings, username=data.username,
+                                    password=data.password, client_ip=ip)
+    return _token_out(issued, settings, response, cookie=cookie)
 
 
 @auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(auth: CurrentAuth, session: SessionDep) -> None:
+def logout(auth: CurrentAuth, session: SessionDep, response: Response) -> None:
     service.sign_out(session, auth)
+    response.delete_cookie(SESSION_COOKIE, path="/")
 
 
 @users_router.get("/me", response_model=UserOut)

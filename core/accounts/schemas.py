@@ -125,8 +125,9 @@ class OtpSent(BaseModel):
 
 
 class TokenOut(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
+    # None when the session went into an HttpOnly cookie instead.
+    access_token: str | None
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_at: datetime
     csrf_token: str
     user: UserOut

@@ -11,8 +11,14 @@ from core import audit
 from core.accounts.repository import AuthSessionRepository, OtpRepository, UserRepository
 from core.accounts.schemas import ResidentRegistration, StaffCreate
 from core.db import utcnow
-from core.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
-from core.errors import ValidationFailed
+from core.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    ValidationFailed,
+)
 from core.models import AuthSession, OtpChallenge, Role, User
 from core.notifications import notify
 from core.offices.repository import OfficeRepository
@@ -224,7 +230,7 @@ def visible_users(session: Session, actor: User, *, role: Role | None, limit: in
                                                limit=limit, offset=offset)
 
 
-def get_visible_user(session: Session, actor: User, user_id) -> User:  # noqa: ANN001
+def get_visible_user(session: Session, actor: User, user_id) -> User:
     users = UserRepository(session)
     if actor.role == Role.platform_admin:
         user = session.get(User, user_id)
@@ -237,7 +243,7 @@ def get_visible_user(session: Session, actor: User, user_id) -> User:  # noqa: A
     return user
 
 
-def set_active(session: Session, actor: User, user_id, active: bool) -> User:  # noqa: ANN001
+def set_active(session: Session, actor: User, user_id, active: bool) -> User:
     user = get_visible_user(session, actor, user_id)
     if user.id == actor.id:
         raise Conflict("Anda tidak dapat menonaktifkan akun sendiri.")

@@ -3,18 +3,36 @@ other packages' models after these."""
 
 from core.models.accounts import AuthSession, OtpChallenge, Role, User
 from core.models.audit import AuditEvent
+from core.models.catalog import Service
 from core.models.notifications import Notification, NotificationStatus
 from core.models.offices import Office
 from core.models.outbox import OutboxMessage
+from core.models.requests import (
+    CoverLetter,
+    CoverLetterStatus,
+    DocumentRequest,
+    HandoverMethod,
+    RequestState,
+    RequestUpload,
+    UploadKind,
+)
 
 __all__ = [
     "AuditEvent",
     "AuthSession",
+    "CoverLetter",
+    "CoverLetterStatus",
+    "DocumentRequest",
+    "HandoverMethod",
     "Notification",
     "NotificationStatus",
     "Office",
     "OtpChallenge",
     "OutboxMessage",
+    "RequestState",
+    "RequestUpload",
     "Role",
+    "Service",
+    "UploadKind",
     "User",
 ]

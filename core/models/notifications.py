@@ -27,7 +27,9 @@ class Notification(UUIDPk, Base):
     kind: Mapped[str] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(Text)
     sensitive: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[NotificationStatus] = mapped_column(String(10), default=NotificationStatus.pending)
+    status: Mapped[NotificationStatus] = mapped_column(
+        String(10), default=NotificationStatus.pending
+    )
     channel: Mapped[str | None] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

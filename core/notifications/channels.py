@@ -15,6 +15,8 @@ log = logging.getLogger("sipoke.notify")
 class ChannelError(Exception):
     """The channel could not send; ``transient`` says whether a retry may help."""
 
+    persist_changes = False  # see core.db.unit_of_work
+
     def __init__(self, message: str, *, transient: bool) -> None:
         super().__init__(message)
         self.transient = transient

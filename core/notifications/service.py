@@ -62,6 +62,9 @@ def deliver(session: Session, notification_id: uuid.UUID, channel: NotificationC
     except ChannelError as exc:
         notification.last_error = str(exc)[:500]
         if exc.transient:
+            # Keep the attempt count and the error (the unit of work commits them) while the
+            # task's retry policy takes over.
+            exc.persist_changes = True
             raise
         notification.status = NotificationStatus.failed
         return "failed"

@@ -3,6 +3,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.catalog.service import install_template
 from core.errors import Conflict, NotFound
 from core.models import Office, Role, User
 from core.offices.repository import OfficeRepository
@@ -27,6 +28,8 @@ def create(session: Session, data: OfficeCreate, *, actor: User | None) -> Offic
     office = offices.add(Office(**data.model_dump()))
     audit.record(session, action="office.created", entity_type="office", entity_id=office.id,
                  office_id=office.id, actor=actor)
+    # Every office starts with its own copy of the service catalog template.
+    install_template(session, office, actor=actor)
     return office
 
 

@@ -15,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--revision", default="head")
     p.set_defaults(handler=migrate)
 
-    p = subparsers.add_parser("seed-demo", help="create demo offices and accounts (not in production)")
+    p = subparsers.add_parser("seed-demo",
+                              help="create demo offices and accounts (not in production)")
     p.set_defaults(handler=seed_demo)
 
     p = subparsers.add_parser("create-user", help="create a staff account")

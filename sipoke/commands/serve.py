@@ -16,6 +16,9 @@ ALL_QUEUES = "default,dispatch,tracking,notifications"
 # Extra long-running processes that ``sipoke run`` starts too: (name, argv, url or None).
 # Other packages append theirs (the sandbox provider).
 EXTRA_PROCESSES: list[tuple[str, list[str], str | None]] = []
+# The sandbox courier company (providers/sandbox), on its default 127.0.0.1:8100.
+EXTRA_PROCESSES.append(("sandbox", [sys.executable, "-m", "sipoke.cli", "sandbox-provider"],
+                        "http://127.0.0.1:8100"))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -74,6 +77,9 @@ def worker(args: argparse.Namespace) -> int:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     configure_logging(settings.log_level, json_lines=settings.log_json)
     db.set_after_commit_publisher(publish_after_commit)
+    import delivery
+
+    delivery.install()  # core's handover port and the in-house update sink
     app.worker_main(_worker_argv(args))
     return 0
 
@@ -111,7 +117,8 @@ def run_all(args: argparse.Namespace) -> int:
     ]
     children: list[tuple[str, subprocess.Popen]] = []
     for name, argv, _url in specs:
-        children.append((name, subprocess.Popen(argv, env=env)))
+        # Our own interpreter and fixed argv: nothing comes from user input.
+        children.append((name, subprocess.Popen(argv, env=env)))  # noqa: S603
 
     print("\nSIP OKE Antar is starting:")
     print(f"  API        {settings.base_url}/api/v1")

@@ -8,7 +8,7 @@ config = context.config
 target_metadata = sipoke.models.metadata
 
 
-def render_item(type_, obj, autogen_context):  # noqa: ANN001, ANN201
+def render_item(type_, obj, autogen_context):
     # Our UTC column type renders as itself so SQLite and PostgreSQL get the same definition.
     if type_ == "type" and obj.__class__.__name__ == "UTCDateTime":
         autogen_context.imports.add("import core.db")
@@ -28,7 +28,7 @@ def run_migrations() -> None:
     engine.dispose()
 
 
-def _run(connection) -> None:  # noqa: ANN001
+def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-28 07:17:48.835737
+Create Date: 2026-11-28 07:47:10.577703
 """
 
 from collections.abc import Sequence
@@ -94,6 +94,60 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "provider_circuits",
+        sa.Column("provider", sa.String(length=40), nullable=False),
+        sa.Column("state", sa.String(length=10), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("successes", sa.Integer(), nullable=False),
+        sa.Column("total_failures", sa.Integer(), nullable=False),
+        sa.Column("opened_at", core.db.UTCDateTime(), nullable=True),
+        sa.Column("retry_at", core.db.UTCDateTime(), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("updated_at", core.db.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("provider", name=op.f("pk_provider_circuits")),
+    )
+    op.create_table(
+        "delivery_policies",
+        sa.Column("office_id", sa.Uuid(), nullable=False),
+        sa.Column("settings", sa.JSON(), nullable=False),
+        sa.Column("updated_at", core.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["offices.id"], name=op.f("fk_delivery_policies_office_id_offices")
+        ),
+        sa.PrimaryKeyConstraint("office_id", name=op.f("pk_delivery_policies")),
+    )
+    op.create_table(
+        "services",
+        sa.Column("office_id", sa.Uuid(), nullable=False),
+        sa.Column("code", sa.String(length=60), nullable=False),
+        sa.Column("name", sa.String(length=160), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("legal_basis", sa.JSON(), nullable=False),
+        sa.Column("requirements", sa.JSON(), nullable=False),
+        sa.Column("fields", sa.JSON(), nullable=False),
+        sa.Column("flow_steps", sa.JSON(), nullable=False),
+        sa.Column("processing_days", sa.Integer(), nullable=False),
+        sa.Column("fee", sa.Integer(), nullable=False),
+        sa.Column("online", sa.Boolean(), nullable=False),
+        sa.Column("deliverable", sa.Boolean(), nullable=False),
+        sa.Column("needs_cover_letter", sa.Boolean(), nullable=False),
+        sa.Column("digital_copy", sa.Boolean(), nullable=False),
+        sa.Column("counter_note", sa.Text(), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("sort_order", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", core.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["offices.id"], name=op.f("fk_services_office_id_offices")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_services")),
+        sa.UniqueConstraint("office_id", "code", name=op.f("uq_services_office_id_code")),
+    )
+    with op.batch_alter_table("services", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_services_office_id"), ["office_id"], unique=False)
+
+    op.create_table(
         "users",
         sa.Column("office_id", sa.Uuid(), nullable=True),
         sa.Column("role", sa.String(length=20), nullable=False),
@@ -180,6 +234,134 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_auth_sessions_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "document_requests",
+        sa.Column("office_id", sa.Uuid(), nullable=False),
+        sa.Column("resident_id", sa.Uuid(), nullable=False),
+        sa.Column("service_id", sa.Uuid(), nullable=False),
+        sa.Column("reference", sa.String(length=20), nullable=False),
+        sa.Column("state", sa.String(length=30), nullable=False),
+        sa.Column("state_changed_at", core.db.UTCDateTime(), nullable=False),
+        sa.Column("fields", sa.JSON(), nullable=False),
+        sa.Column("rw", sa.String(length=3), nullable=True),
+        sa.Column("assigned_to_id", sa.Uuid(), nullable=True),
+        sa.Column("revision_note", sa.Text(), nullable=True),
+        sa.Column("rejection_reason", sa.Text(), nullable=True),
+        sa.Column("submitted_at", core.db.UTCDateTime(), nullable=True),
+        sa.Column("finished_at", core.db.UTCDateTime(), nullable=True),
+        sa.Column("completed_at", core.db.UTCDateTime(), nullable=True),
+        sa.Column("verification_code", sa.String(length=16), nullable=True),
+        sa.Column("revoked_at", core.db.UTCDateTime(), nullable=True),
+        sa.Column("handover_method", sa.String(length=10), nullable=True),
+        sa.Column("pickup_code", sa.String(length=8), nullable=True),
+        sa.Column("originals_checked", sa.JSON(), nullable=False),
+        sa.Column("handed_over_at", core.db.UTCDateTime(), nullable=True),
+        sa.Column("handed_over_by_id", sa.Uuid(), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", core.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["assigned_to_id"], ["users.id"], name=op.f("fk_document_requests_assigned_to_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["handed_over_by_id"],
+            ["users.id"],
+            name=op.f("fk_document_requests_handed_over_by_id_users"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["offices.id"], name=op.f("fk_document_requests_office_id_offices")
+        ),
+        sa.ForeignKeyConstraint(
+            ["resident_id"], ["users.id"], name=op.f("fk_document_requests_resident_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["service_id"], ["services.id"], name=op.f("fk_document_requests_service_id_services")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_document_requests")),
+        sa.UniqueConstraint("reference", name=op.f("uq_document_requests_reference")),
+        sa.UniqueConstraint(
+            "verification_code", name=op.f("uq_document_requests_verification_code")
+        ),
+    )
+    with op.batch_alter_table("document_requests", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_document_requests_office_id"), ["office_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_document_requests_office_state", ["office_id", "state"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_document_requests_resident_id"), ["resident_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_document_requests_rw"), ["rw"], unique=False)
+
+    op.create_table(
+        "inhouse_courier_profiles",
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("office_id", sa.Uuid(), nullable=False),
+        sa.Column("on_duty", sa.Boolean(), nullable=False),
+        sa.Column("lat", sa.Double(), nullable=True),
+        sa.Column("lng", sa.Double(), nullable=True),
+        sa.Column("position_at", core.db.UTCDateTime(), nullable=True),
+        sa.Column("vehicle", sa.String(length=20), nullable=False),
+        sa.Column("plate", sa.String(length=20), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", core.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["office_id"],
+            ["offices.id"],
+            name=op.f("fk_inhouse_courier_profiles_office_id_offices"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_inhouse_courier_profiles_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inhouse_courier_profiles")),
+        sa.UniqueConstraint("user_id", name=op.f("uq_inhouse_courier_profiles_user_id")),
+    )
+    with op.batch_alter_table("inhouse_courier_profiles", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_inhouse_courier_profiles_office_id"), ["office_id"], unique=False
+        )
+
+    op.create_table(
+        "inhouse_jobs",
+        sa.Column("office_id", sa.Uuid(), nullable=False),
+        sa.Column("reference", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=30), nullable=False),
+        sa.Column("status_at", core.db.UTCDateTime(), nullable=False),
+        sa.Column("courier_id", sa.Uuid(), nullable=True),
+        sa.Column("quote_id", sa.String(length=64), nullable=False),
+        sa.Column("price", sa.Integer(), nullable=False),
+        sa.Column("distance_m", sa.Integer(), nullable=False),
+        sa.Column("pickup", sa.JSON(), nullable=False),
+        sa.Column("dropoff", sa.JSON(), nullable=False),
+        sa.Column("search_deadline", core.db.UTCDateTime(), nullable=False),
+        sa.Column("failure_reason", sa.Text(), nullable=True),
+        sa.Column("proof_urls", sa.JSON(), nullable=False),
+        sa.Column("last_lat", sa.Double(), nullable=True),
+        sa.Column("last_lng", sa.Double(), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", core.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["courier_id"], ["users.id"], name=op.f("fk_inhouse_jobs_courier_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["offices.id"], name=op.f("fk_inhouse_jobs_office_id_offices")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inhouse_jobs")),
+        sa.UniqueConstraint("reference", name=op.f("uq_inhouse_jobs_reference")),
+    )
+    with op.batch_alter_table("inhouse_jobs", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_inhouse_jobs_courier_id"), ["courier_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_inhouse_jobs_office_id"), ["office_id"], unique=False)
+        batch_op.create_index(
+            "ix_inhouse_jobs_status_deadline", ["status", "search_deadline"], unique=False
+        )
+
+    op.create_table(
         "notifications",
         sa.Column("office_id", sa.Uuid(), nullable=True),
         sa.Column("user_id", sa.Uuid(), nullable=True),
@@ -206,16 +388,448 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_notifications_office_id"), ["office_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_notifications_user_id"), ["user_id"], unique=False)
 
+    op.create_table(
+        "cover_letters",
+        sa.Column("request_id", sa.Uuid(), nullable=False),
+        sa.Column("office_id", sa.Uuid(), nullable=False),
+        sa.Column("rw", sa.String(length=3), nullable=False),
+        sa.Column("rt", sa.String(length=3), nullable=True),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("number", sa.String(length=60), nullable=True),
+        sa.Column("issued_on", sa.Date(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("decided_by_id", sa.Uuid(), nullable=True),
+        sa.Column("decided_at", core.db.UTCDateTime(), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", core.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["decided_by_id"], ["users.id"], name=op.f("fk_cover_letters_decided_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["offices.id"], name=op.f("fk_cover_letters_office_id_offices")
+        ),
+        sa.ForeignKeyConstraint(
+            ["request_id"],
+            ["document_requests.id"],
+            name=op.f("fk_cover_letters_request_id_document_requests"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cover_letters")),
+        sa.UniqueConstraint("request_id", name=op.f("uq_cover_letters_request_id")),
+    )
+    with op.batch_alter_table("cover_letters", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_cover_letters_office_id"), ["office_id"], unique=False)
+
+    op.create_table(
+        "deliveries",
+        sa.Column("office_id", sa.Uuid(), nullable=False),
+        sa.Column("request_id", sa.Uuid(), nullable=False),
+        sa.Column("resident_id", sa.Uuid(), nullable=False),
+        sa.Column("state", sa.String(length=30), nullable=False),
+        sa.Column("state_changed_at", core.db.UTCDateTime(), nullable=False),
+        sa.Column("recipient_name", sa.String(length=120), nullable=False),
+        sa.Column("recipient_phone", sa.String(length=20), nullable=False),
+        sa.Column("address", sa.Text(), nullable=False),
+        sa.Column("lat", sa.Double(), nullable=False),
+        sa.Column("lng", sa.Double(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("distance_m", sa.Integer(), nullable=True),
+        sa.Column("originals", sa.JSON(), nullable=False),
+        sa.Column("originals_collected", sa.JSON(), nullable=False),
+        sa.Column("choice_policy", sa.String(length=20), nullable=False),
+        sa.Column("chosen_quote_id", sa.Uuid(), nullable=True),
+        sa.Column("price", sa.Integer(), nullable=True),
+        sa.Column("subsidy", sa.Integer(), nullable=False),
+        sa.Column("excluded_providers", sa.JSON(), nullable=False),
+        sa.Column("auto_choose", sa.Boolean(), nullable=False),
+        sa.Column("budget_deadline", core.db.UTCDateTime(), nullable=False),
+        sa.Column("quote_errors", sa.JSON(), nullable=False),
+        sa.Column("pin_hash", sa.String(length=64), nullable=True),
+        sa.Column("pin_attempts", sa.Integer(), nullable=False),
+        sa.Column("pin_locked_at", core.db.UTCDateTime(), nullable=True),
+        sa.Column("pin_verified_at", core.db.UTCDateTime(), nullable=True),
+        sa.Column("envelope_token_hash", sa.String(length=64), nullable=True),
+        sa.Column("alert", sa.String(length=30), nullable=True),
+        sa.Column("alert_at", core.db.UTCDateTime(), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", core.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["offices.id"], name=op.f("fk_deliveries_office_id_offices")
+        ),
+        sa.ForeignKeyConstraint(
+            ["request_id"],
+            ["document_requests.id"],
+            name=op.f("fk_deliveries_request_id_document_requests"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["resident_id"], ["users.id"], name=op.f("fk_deliveries_resident_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
+        sa.UniqueConstraint("envelope_token_hash", name=op.f("uq_deliveries_envelope_token_hash")),
+    )
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_deliveries_office_id"), ["office_id"], unique=False)
+        batch_op.create_index("ix_deliveries_office_state", ["office_id", "state"], unique=False)
+        batch_op.create_index(batch_op.f("ix_deliveries_request_id"), ["request_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_deliveries_resident_id"), ["resident_id"], unique=False
+        )
+
+    op.create_table(
+        "inhouse_job_events",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("job_id", sa.Uuid(), nullable=False),
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=30), nullable=False),
+        sa.Column("occurred_at", core.db.UTCDateTime(), nullable=False),
+        sa.Column("actor_id", sa.Uuid(), nullable=True),
+        sa.Column("lat", sa.Double(), nullable=True),
+        sa.Column("lng", sa.Double(), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["actor_id"], ["users.id"], name=op.f("fk_inhouse_job_events_actor_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["job_id"], ["inhouse_jobs.id"], name=op.f("fk_inhouse_job_events_job_id_inhouse_jobs")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inhouse_job_events")),
+        sa.UniqueConstraint("event_id", name=op.f("uq_inhouse_job_events_event_id")),
+    )
+    with op.batch_alter_table("inhouse_job_events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_inhouse_job_events_job_id"), ["job_id"], unique=False)
+
+    op.create_table(
+        "inhouse_offers",
+        sa.Column("job_id", sa.Uuid(), nullable=False),
+        sa.Column("courier_id", sa.Uuid(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("distance_m", sa.Integer(), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(), nullable=False),
+        sa.Column("expires_at", core.db.UTCDateTime(), nullable=False),
+        sa.Column("responded_at", core.db.UTCDateTime(), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["courier_id"], ["users.id"], name=op.f("fk_inhouse_offers_courier_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["job_id"], ["inhouse_jobs.id"], name=op.f("fk_inhouse_offers_job_id_inhouse_jobs")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inhouse_offers")),
+        sa.UniqueConstraint(
+            "job_id", "courier_id", name=op.f("uq_inhouse_offers_job_id_courier_id")
+        ),
+    )
+    with op.batch_alter_table("inhouse_offers", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_inhouse_offers_courier_id"), ["courier_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_inhouse_offers_job_id"), ["job_id"], unique=False)
+        batch_op.create_index(
+            "ix_inhouse_offers_status_expires", ["status", "expires_at"], unique=False
+        )
+
+    op.create_table(
+        "request_uploads",
+        sa.Column("request_id", sa.Uuid(), nullable=False),
+        sa.Column("office_id", sa.Uuid(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("requirement_code", sa.String(length=60), nullable=True),
+        sa.Column("storage_key", sa.String(length=80), nullable=True),
+        sa.Column("content_type", sa.String(length=40), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("display_name", sa.String(length=120), nullable=False),
+        sa.Column("uploaded_by_id", sa.Uuid(), nullable=True),
+        sa.Column("created_at", core.db.UTCDateTime(), nullable=False),
+        sa.Column("replaced_at", core.db.UTCDateTime(), nullable=True),
+        sa.Column("purged_at", core.db.UTCDateTime(), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["offices.id"], name=op.f("fk_request_uploads_office_id_offices")
+        ),
+        sa.ForeignKeyConstraint(
+            ["request_id"],
+            ["document_requests.id"],
+            name=op.f("fk_request_uploads_request_id_document_requests"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["uploaded_by_id"], ["users.id"], name=op.f("fk_request_uploads_uploaded_by_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_request_uploads")),
+    )
+    with op.batch_alter_table("request_uploads", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_request_uploads_office_id"), ["office_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_request_uploads_request_id"), ["request_id"], unique=False
+        )
+
+    op.create_table(
+        "delivery_quotes",
+        sa.Column("delivery_id", sa.Uuid(), nullable=False),
+        sa.Column("office_id", sa.Uuid(), nullable=False),
+        sa.Column("round", sa.Integer(), nullable=False),
+        sa.Column("provider", sa.String(length=40), nullable=False),
+        sa.Column("provider_quote_id", sa.String(length=120), nullable=False),
+        sa.Column("price", sa.Integer(), nullable=False),
+        sa.Column("subsidy", sa.Integer(), nullable=False),
+        sa.Column("resident_pays", sa.Integer(), nullable=False),
+        sa.Column("vehicle", sa.String(length=20), nullable=False),
+        sa.Column("distance_m", sa.Integer(), nullable=True),
+        sa.Column("pickup_eta_s", sa.Integer(), nullable=True),
+        sa.Column("dropoff_eta_s", sa.Integer(), nullable=True),
+        sa.Column("expires_at", core.db.UTCDateTime(), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["delivery_id"],
+            ["deliveries.id"],
+            name=op.f("fk_delivery_quotes_delivery_id_deliveries"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["offices.id"], name=op.f("fk_delivery_quotes_office_id_offices")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery_quotes")),
+    )
+    with op.batch_alter_table("delivery_quotes", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_delivery_quotes_delivery_id"), ["delivery_id"], unique=False
+        )
+
+    op.create_table(
+        "handover_records",
+        sa.Column("delivery_id", sa.Uuid(), nullable=False),
+        sa.Column("office_id", sa.Uuid(), nullable=False),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("actor_user_id", sa.Uuid(), nullable=True),
+        sa.Column("courier_name", sa.String(length=120), nullable=True),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("photo_key", sa.String(length=80), nullable=True),
+        sa.Column("created_at", core.db.UTCDateTime(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["actor_user_id"], ["users.id"], name=op.f("fk_handover_records_actor_user_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["delivery_id"],
+            ["deliveries.id"],
+            name=op.f("fk_handover_records_delivery_id_deliveries"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["offices.id"], name=op.f("fk_handover_records_office_id_offices")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_handover_records")),
+    )
+    with op.batch_alter_table("handover_records", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_handover_records_delivery_id"), ["delivery_id"], unique=False
+        )
+
+    op.create_table(
+        "delivery_attempts",
+        sa.Column("delivery_id", sa.Uuid(), nullable=False),
+        sa.Column("office_id", sa.Uuid(), nullable=False),
+        sa.Column("leg", sa.String(length=12), nullable=False),
+        sa.Column("provider", sa.String(length=40), nullable=False),
+        sa.Column("reference", sa.String(length=64), nullable=False),
+        sa.Column("quote_id", sa.Uuid(), nullable=True),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("provider_order_id", sa.String(length=120), nullable=True),
+        sa.Column("provider_status", sa.String(length=30), nullable=True),
+        sa.Column("raw_status", sa.String(length=60), nullable=True),
+        sa.Column("price", sa.Integer(), nullable=True),
+        sa.Column("tracking_url", sa.Text(), nullable=True),
+        sa.Column("courier", sa.JSON(), nullable=False),
+        sa.Column("calls", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("booked_at", core.db.UTCDateTime(), nullable=True),
+        sa.Column("last_update_at", core.db.UTCDateTime(), nullable=True),
+        sa.Column("next_poll_at", core.db.UTCDateTime(), nullable=True),
+        sa.Column("finished_at", core.db.UTCDateTime(), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", core.db.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", core.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["delivery_id"],
+            ["deliveries.id"],
+            name=op.f("fk_delivery_attempts_delivery_id_deliveries"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["offices.id"], name=op.f("fk_delivery_attempts_office_id_offices")
+        ),
+        sa.ForeignKeyConstraint(
+            ["quote_id"],
+            ["delivery_quotes.id"],
+            name=op.f("fk_delivery_attempts_quote_id_delivery_quotes"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery_attempts")),
+        sa.UniqueConstraint(
+            "provider",
+            "provider_order_id",
+            name=op.f("uq_delivery_attempts_provider_provider_order_id"),
+        ),
+        sa.UniqueConstraint("reference", name=op.f("uq_delivery_attempts_reference")),
+    )
+    with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_delivery_attempts_delivery_id"), ["delivery_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_delivery_attempts_office_id"), ["office_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_delivery_attempts_status_polled", ["status", "last_update_at"], unique=False
+        )
+        batch_op.create_index(
+            "uq_delivery_attempts_one_active",
+            ["delivery_id"],
+            unique=True,
+            postgresql_where=sa.text("status IN ('pending', 'unknown', 'active')"),
+            sqlite_where=sa.text("status IN ('pending', 'unknown', 'active')"),
+        )
+
+    op.create_table(
+        "tracking_events",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("provider", sa.String(length=40), nullable=False),
+        sa.Column("provider_event_id", sa.String(length=120), nullable=False),
+        sa.Column("provider_order_id", sa.String(length=120), nullable=True),
+        sa.Column("reference", sa.String(length=64), nullable=True),
+        sa.Column("source", sa.String(length=10), nullable=False),
+        sa.Column("status", sa.String(length=30), nullable=True),
+        sa.Column("raw_status", sa.String(length=60), nullable=True),
+        sa.Column("occurred_at", core.db.UTCDateTime(), nullable=True),
+        sa.Column("received_at", core.db.UTCDateTime(), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("headers", sa.JSON(), nullable=False),
+        sa.Column("outcome", sa.String(length=10), nullable=False),
+        sa.Column("applied", sa.Boolean(), nullable=False),
+        sa.Column("attempt_id", sa.Uuid(), nullable=True),
+        sa.Column("delivery_id", sa.Uuid(), nullable=True),
+        sa.Column("office_id", sa.Uuid(), nullable=True),
+        sa.Column("apply_tries", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["attempt_id"],
+            ["delivery_attempts.id"],
+            name=op.f("fk_tracking_events_attempt_id_delivery_attempts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["delivery_id"],
+            ["deliveries.id"],
+            name=op.f("fk_tracking_events_delivery_id_deliveries"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["offices.id"], name=op.f("fk_tracking_events_office_id_offices")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tracking_events")),
+        sa.UniqueConstraint(
+            "provider",
+            "provider_event_id",
+            name=op.f("uq_tracking_events_provider_provider_event_id"),
+        ),
+    )
+    with op.batch_alter_table("tracking_events", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_tracking_events_delivery_id"), ["delivery_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_tracking_events_outcome_received", ["outcome", "received_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_tracking_events_provider_order_id"), ["provider_order_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("tracking_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_tracking_events_provider_order_id"))
+        batch_op.drop_index("ix_tracking_events_outcome_received")
+        batch_op.drop_index(batch_op.f("ix_tracking_events_delivery_id"))
+
+    op.drop_table("tracking_events")
+    with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_delivery_attempts_one_active",
+            postgresql_where=sa.text("status IN ('pending', 'unknown', 'active')"),
+            sqlite_where=sa.text("status IN ('pending', 'unknown', 'active')"),
+        )
+        batch_op.drop_index("ix_delivery_attempts_status_polled")
+        batch_op.drop_index(batch_op.f("ix_delivery_attempts_office_id"))
+        batch_op.drop_index(batch_op.f("ix_delivery_attempts_delivery_id"))
+
+    op.drop_table("delivery_attempts")
+    with op.batch_alter_table("handover_records", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_handover_records_delivery_id"))
+
+    op.drop_table("handover_records")
+    with op.batch_alter_table("delivery_quotes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_delivery_quotes_delivery_id"))
+
+    op.drop_table("delivery_quotes")
+    with op.batch_alter_table("request_uploads", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_request_uploads_request_id"))
+        batch_op.drop_index(batch_op.f("ix_request_uploads_office_id"))
+
+    op.drop_table("request_uploads")
+    with op.batch_alter_table("inhouse_offers", schema=None) as batch_op:
+        batch_op.drop_index("ix_inhouse_offers_status_expires")
+        batch_op.drop_index(batch_op.f("ix_inhouse_offers_job_id"))
+        batch_op.drop_index(batch_op.f("ix_inhouse_offers_courier_id"))
+
+    op.drop_table("inhouse_offers")
+    with op.batch_alter_table("inhouse_job_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_inhouse_job_events_job_id"))
+
+    op.drop_table("inhouse_job_events")
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_deliveries_resident_id"))
+        batch_op.drop_index(batch_op.f("ix_deliveries_request_id"))
+        batch_op.drop_index("ix_deliveries_office_state")
+        batch_op.drop_index(batch_op.f("ix_deliveries_office_id"))
+
+    op.drop_table("deliveries")
+    with op.batch_alter_table("cover_letters", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_cover_letters_office_id"))
+
+    op.drop_table("cover_letters")
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_notifications_user_id"))
         batch_op.drop_index(batch_op.f("ix_notifications_office_id"))
 
     op.drop_table("notifications")
+    with op.batch_alter_table("inhouse_jobs", schema=None) as batch_op:
+        batch_op.drop_index("ix_inhouse_jobs_status_deadline")
+        batch_op.drop_index(batch_op.f("ix_inhouse_jobs_office_id"))
+        batch_op.drop_index(batch_op.f("ix_inhouse_jobs_courier_id"))
+
+    op.drop_table("inhouse_jobs")
+    with op.batch_alter_table("inhouse_courier_profiles", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_inhouse_courier_profiles_office_id"))
+
+    op.drop_table("inhouse_courier_profiles")
+    with op.batch_alter_table("document_requests", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_document_requests_rw"))
+        batch_op.drop_index(batch_op.f("ix_document_requests_resident_id"))
+        batch_op.drop_index("ix_document_requests_office_state")
+        batch_op.drop_index(batch_op.f("ix_document_requests_office_id"))
+
+    op.drop_table("document_requests")
     with op.batch_alter_table("auth_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_auth_sessions_user_id"))
 
@@ -230,6 +844,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_users_office_id"))
 
     op.drop_table("users")
+    with op.batch_alter_table("services", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_services_office_id"))
+
+    op.drop_table("services")
+    op.drop_table("delivery_policies")
+    op.drop_table("provider_circuits")
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_messages_unpublished")
 

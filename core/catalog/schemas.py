@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+CODE = r"^[a-z0-9][a-z0-9_-]{1,58}$"
+
+
+class Requirement(BaseModel):
+    code: str = Field(pattern=CODE)
+    name: str = Field(min_length=2, max_length=160)
+    upload: bool = Field(default=True, description="A scan or photo is uploaded online")
+    original: bool = Field(default=False, description="The original is shown at handover")
+
+
+class FormField(BaseModel):
+    name: str = Field(pattern=CODE)
+    label: str = Field(min_length=2, max_length=160)
+    required: bool = True
+    max_length: int = Field(default=200, ge=1, le=2000)
+
+
+def _unique(items: list[Requirement] | list[FormField] | None, attr: str) -> None:
+    if items is None:
+        return
+    keys = [getattr(i, attr) for i in items]
+    if len(keys) != len(set(keys)):
+        raise ValueError(f"duplicate {attr} in list")
+
+
+class ServiceFields(BaseModel):
+    name: str = Field(min_length=3, max_length=160)
+    description: str = Field(default="", max_length=4000)
+    legal_basis: list[str] = Field(default_factory=list, max_length=20)
+    requirements: list[Requirement] = Field(default_factory=list, max_length=30)
+    fields: list[FormField] = Field(default_factory=list, max_length=30)
+    flow_steps: list[str] = Field(default_factory=list, max_length=20)
+    processing_days: int = Field(default=1, ge=0, le=365)
+    fee: int = Field(default=0, ge=0, le=100_000_000, description="Integer rupiah")
+    online: bool = True
+    deliverable: bool = True
+    needs_cover_letter: bool = False
+    digital_copy: bool = False
+    counter_note: str = Field(default="", max_length=1000)
+    enabled: bool = True
+    sort_order: int = Field(default=100, ge=0, le=10_000)
+
+    @model_validator(mode="after")
+    def _check(self) -> ServiceFields:
+        _unique(self.requirements, "code")
+        _unique(self.fields, "name")
+        return self
+
+
+class ServiceCreate(ServiceFields):
+    code: str = Field(pattern=CODE)
+
+
+class ServiceUpdate(BaseModel):
+    """Partial edit by the office admin; every change is audited with before/after."""
+
+    name: str | None = Field(default=None, min_length=3, max_length=160)
+    description: str | None = Field(default=None, max_length=4000)
+    legal_basis: list[str] | None = Field(default=None, max_length=20)
+    requirements: list[Requirement] | None = Field(default=None, max_length=30)
+    fields: list[FormField] | None = Field(default=None, max_length=30)
+    flow_steps: list[str] | None = Field(default=None, max_length=20)
+    processing_days: int | None = Field(default=None, ge=0, le=365)
+    fee: int | None = Field(default=None, ge=0, le=100_000_000)
+    online: bool | None = None
+    deliverable: bool | None = None
+    needs_cover_letter: bool | None = None
+    digital_copy: bool | None = None
+    counter_note: str | None = Field(default=None, max_length=1000)
+    enabled: bool | None = None
+    sort_order: int | None = Field(default=None, ge=0, le=10_000)
+
+    @model_validator(mode="after")
+    def _check(self) -> ServiceUpdate:
+        _unique(self.requirements, "code")
+        _unique(self.fields, "name")
+        return self
+
+
+class ServiceOut(ServiceCreate):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+
+
+class ServiceBrief(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    code: str
+    name: str
+    processing_days: int
+    fee: int
+    online: bool
+    deliverable: bool
+    needs_cover_letter: bool

@@ -1,0 +1,196 @@
+"""The adapter contract: what every courier provider (built-in or third-party) implements.
+
+Writing an adapter
+------------------
+1. Subclass :class:`ProviderSettings` for your configuration (credentials as ``SecretStr``);
+   the registry fills it from ``SIPOKE_PROVIDERS__<NAME>__<KEY>`` (keys lower-cased).
+2. Subclass :class:`ProviderAdapter`: set ``name`` (lower-case, the webhook path segment
+   ``/webhooks/{name}``), ``display_name``, ``settings_model`` and ``capabilities``.
+3. Keep I/O out of the mapping: put request building and response parsing in a pure
+   ``mapping.py`` (dicts in, contract types out) and the httpx calls in ``client.py`` using
+   :class:`providers.http.ProviderHttp`, which turns transport failures into
+   :mod:`providers.errors`.
+4. Register it: a line in ``providers.registry.BUILTIN`` for in-tree adapters, or an entry
+   point ``[project.entry-points."sipoke.providers"] name = "pkg.module:AdapterClass"``.
+5. Make it pass the contract suite ``tests/providers/contract.py`` (see its docstring).
+
+Semantics every adapter guarantees
+----------------------------------
+* All methods are synchronous and may be called from several threads at once (the delivery
+  side fans quotes out over threads with a deadline), so keep per-call state local.
+* Never call an adapter inside a database transaction (DESIGN rule 1).
+* ``book`` is idempotent on ``BookingRequest.reference``: the same reference returns the
+  same order and never creates a second one. Where the API has no idempotency key, the
+  adapter looks the reference up first when it can, and always sends the reference as the
+  provider's client reference so ``find_by_reference`` can resolve an unknown outcome.
+* ``find_by_reference`` returns ``None`` when the provider positively has no order with
+  that reference, and raises :class:`CapabilityNotSupported` where the API has no lookup.
+* ``get_status`` returns the provider's current view as a :class:`TrackingUpdate` (its
+  ``provider_event_id`` is stable for an unchanged state, so polling stores no duplicates).
+* ``cancel`` is idempotent: cancelling a cancelled order succeeds; past the provider's
+  cancel window it raises :class:`CancelNotAllowed`.
+* ``verify_webhook`` checks the RAW body bytes and headers before anything is parsed, in
+  constant time (``hmac.compare_digest``), and raises :class:`WebhookRejected`.
+  ``parse_webhook`` turns a verified body into zero or more updates (zero for events we do
+  not track, e.g. a wallet balance change). Header names are matched case-insensitively.
+* Errors are only :mod:`providers.errors` types; nothing provider-specific leaks out.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from providers.errors import CapabilityNotSupported
+from providers.status import BEFORE_PICKUP, DeliveryStatus
+from providers.types import (
+    Booking,
+    BookingRequest,
+    Quote,
+    QuoteRequest,
+    TrackingUpdate,
+    VehicleType,
+)
+
+
+class ProviderSettings(BaseModel):
+    """Settings every provider has. Subclasses add credentials (as ``SecretStr``)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    enabled: bool = False
+    # Lower runs first when the delivery side orders providers (ties: by name).
+    priority: int = 100
+    base_url: str | None = None
+    # Per-call timeouts (seconds). Keep them short: a booking that times out is looked up.
+    connect_timeout: float = Field(default=3.0, gt=0)
+    read_timeout: float = Field(default=10.0, gt=0)
+
+
+class Capabilities(BaseModel):
+    """What a provider can do; the delivery side filters providers with it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    vehicle_types: frozenset[VehicleType] = frozenset({VehicleType.motorcycle})
+    max_distance_m: int | None = None
+    max_weight_g: int | None = None
+    # Largest parcel (length, width, height) in cm.
+    max_dimensions_cm: tuple[int, int, int] | None = None
+    round_trip: bool = False
+    multi_stop: bool = False
+    pin_proof: bool = False
+    photo_proof: bool = False
+    cash_on_delivery: bool = False
+    scheduled: bool = False
+    # True: status arrives by webhook (poll only as a safety net); False: polling only.
+    webhooks: bool = False
+    lookup_by_reference: bool = False
+    quote_validity_s: int | None = None
+    # Statuses in which the provider still accepts a cancel.
+    cancellable_statuses: frozenset[DeliveryStatus] = BEFORE_PICKUP
+
+    def can_cancel(self, status: DeliveryStatus) -> bool:
+        return status in self.cancellable_statuses
+
+    def as_dict(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        data["vehicle_types"] = sorted(data["vehicle_types"])
+        data["cancellable_statuses"] = sorted(
+            self.cancellable_statuses, key=lambda s: s.rank)
+        return data
+
+
+class ProviderAdapter(ABC):
+    """One courier provider behind the contract. Build with its settings; close when done."""
+
+    name: ClassVar[str]
+    display_name: ClassVar[str]
+    settings_model: ClassVar[type[ProviderSettings]] = ProviderSettings
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        self.settings = settings
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None = None) -> Self:
+        """Build from a raw mapping such as ``settings.providers[name]``."""
+        return cls(cls.settings_model.model_validate(dict(config or {})))
+
+    # --- quoting and booking -----------------------------------------------------------
+
+    @abstractmethod
+    def quote(self, request: QuoteRequest) -> Quote:
+        """Price a trip. Raises OutOfServiceArea, CapabilityNotSupported, transient errors."""
+
+    @abstractmethod
+    def book(self, request: BookingRequest) -> Booking:
+        """Place the order for ``request.quote``; idempotent on ``request.reference``.
+
+        Raises QuoteExpired when the quote is no longer honoured.
+        """
+
+    # --- following an order ------------------------------------------------------------
+
+    @abstractmethod
+    def get_status(self, provider_order_id: str) -> TrackingUpdate:
+        """The provider's current view of the order. Raises OrderNotFound."""
+
+    @abstractmethod
+    def cancel(self, provider_order_id: str, *, reason: str = "") -> None:
+        """Cancel the order. Idempotent; raises CancelNotAllowed, OrderNotFound."""
+
+    def find_by_reference(self, reference: str) -> Booking | None:
+        """The order created for OUR reference, None if there is none."""
+        raise CapabilityNotSupported("lookup by reference is not supported", provider=self.name)
+
+    # --- webhooks ------------------------------------------------------------------------
+
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> None:
+        """Raise WebhookRejected unless the raw ``body`` is authentic."""
+        raise CapabilityNotSupported("this provider sends no webhooks", provider=self.name)
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[TrackingUpdate]:
+        """Normalized updates carried by a VERIFIED webhook body (may be empty)."""
+        raise CapabilityNotSupported("this provider sends no webhooks", provider=self.name)
+
+    # --- helpers for implementations -------------------------------------------------------
+
+    def ensure_vehicle(self, vehicle: VehicleType) -> None:
+        """Raise CapabilityNotSupported for a vehicle type this provider does not offer."""
+        if vehicle not in self.capabilities.vehicle_types:
+            raise CapabilityNotSupported(f"vehicle '{vehicle}' is not offered",
+                                         provider=self.name)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release connections; adapters holding an httpx client override this."""
+        return None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """Case-insensitive header lookup for plain dicts as well as httpx/Starlette headers."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    lowered = name.lower()
+    for key, val in headers.items():
+        if key.lower() == lowered:
+            return val
+    return None
+
+
+__all__ = ["Capabilities", "ProviderAdapter", "ProviderSettings", "header"]

@@ -1,0 +1,87 @@
+"""Courier API payloads."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from providers.status import DeliveryStatus
+
+
+class Position(BaseModel):
+    lat: float = Field(ge=-11.5, le=6.5)
+    lng: float = Field(ge=94.0, le=141.5)
+
+
+class DutyIn(BaseModel):
+    on_duty: bool
+    lat: float | None = Field(default=None, ge=-11.5, le=6.5)
+    lng: float | None = Field(default=None, ge=94.0, le=141.5)
+
+
+class ProfileOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    user_id: uuid.UUID
+    office_id: uuid.UUID
+    on_duty: bool
+    lat: float | None
+    lng: float | None
+    position_at: datetime | None
+    vehicle: str
+    plate: str | None
+
+
+class StopOut(BaseModel):
+    """What the courier sees of a stop: the same minimum the providers get."""
+
+    name: str
+    phone: str
+    address: str
+    note: str
+    lat: float
+    lng: float
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StopOut:
+        coords = data.get("coordinates") or {}
+        return cls(name=data.get("name", ""), phone=data.get("phone", ""),
+                   address=data.get("address", ""), note=data.get("note", ""),
+                   lat=coords.get("lat", 0.0), lng=coords.get("lng", 0.0))
+
+
+class JobOut(BaseModel):
+    id: uuid.UUID
+    reference: str
+    status: DeliveryStatus
+    status_at: datetime
+    item: str = "Dokumen"
+    price: int
+    distance_m: int
+    pickup: StopOut
+    dropoff: StopOut
+    failure_reason: str | None
+    proof_urls: list[str]
+    allowed_next: list[DeliveryStatus]
+
+
+class OfferOut(BaseModel):
+    id: uuid.UUID
+    job_id: uuid.UUID
+    status: str
+    distance_m: int
+    expires_at: datetime
+    trip_distance_m: int
+    # Before accepting, the courier sees the area, not the recipient's name and phone.
+    pickup_address: str
+    dropoff_address: str
+
+
+class StatusReport(BaseModel):
+    status: DeliveryStatus
+    lat: float | None = Field(default=None, ge=-11.5, le=6.5)
+    lng: float | None = Field(default=None, ge=94.0, le=141.5)
+    note: str | None = Field(default=None, max_length=500)
+    proof_url: str | None = Field(default=None, max_length=500)

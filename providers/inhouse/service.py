@@ -1,0 +1,371 @@
+"""In-house courier logic: quotes, jobs, offers to the nearest courier, courier reports.
+
+Services only flush; the caller's unit of work commits. Functions used by the adapter
+(quote, book, cancel) raise :mod:`providers.errors`; functions used by the courier API raise
+:mod:`core.errors` (rendered as JSON with their HTTP status).
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.db import utcnow
+from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from core.models import User
+from core.notifications import notify_user
+from providers.errors import (
+    CancelNotAllowed,
+    OrderNotFound,
+    OutOfServiceArea,
+    PermanentProviderError,
+    QuoteExpired,
+)
+from providers.inhouse.config import InhouseSettings
+from providers.inhouse.models import (
+    CourierProfile,
+    InhouseJob,
+    InhouseJobEvent,
+    InhouseOffer,
+    OfferStatus,
+)
+from providers.inhouse.repository import InhouseRepository, is_terminal
+from providers.inhouse.sink import emit
+from providers.status import BEFORE_PICKUP, DeliveryStatus
+from providers.types import (
+    BookingRequest,
+    Coordinates,
+    CourierInfo,
+    Money,
+    Quote,
+    QuoteRequest,
+    TrackingUpdate,
+)
+
+PROVIDER = "inhouse"
+S = DeliveryStatus
+# What a courier may report next, from each status of their job.
+COURIER_TRANSITIONS: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
+    S.courier_assigned: frozenset({S.at_pickup, S.picked_up}),
+    S.at_pickup: frozenset({S.picked_up}),
+    S.picked_up: frozenset({S.in_transit, S.at_dropoff, S.returning}),
+    S.in_transit: frozenset({S.at_dropoff, S.returning}),
+    S.at_dropoff: frozenset({S.delivered, S.returning}),
+    S.returning: frozenset({S.returned}),
+}
+DEFAULT_RETURN_REASON = "Penerima tidak ada di tempat"
+
+
+def _office_uuid(office_id: str | None) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(office_id))
+    except ValueError:
+        raise PermanentProviderError("office_id is required for in-house couriers",
+                                     provider=PROVIDER) from None
+
+
+# --- quote and book (called through the adapter) --------------------------------------------
+
+def quote(session: Session, config: InhouseSettings, request: QuoteRequest) -> Quote:
+    repo = InhouseRepository(session)
+    office_id = _office_uuid(request.office_id)
+    if repo.office(office_id) is None:
+        raise PermanentProviderError("unknown office", provider=PROVIDER)
+    if repo.courier_count(office_id) == 0:
+        raise PermanentProviderError("this office has no couriers", provider=PROVIDER,
+                                     code="NO_COURIERS")
+    distance = request.pickup.coordinates.distance_m(request.dropoff.coordinates)
+    if distance > config.max_distance_m:
+        raise OutOfServiceArea(f"{distance} m is beyond {config.max_distance_m} m",
+                               provider=PROVIDER)
+    price = config.fee_flat + config.fee_per_km * math.ceil(distance / 1000)
+    trip_s = round(distance / config.speed_mps)
+    return Quote(provider=PROVIDER, provider_quote_id=f"ihq-{uuid.uuid4().hex[:20]}",
+                 price=Money(amount=price), distance_m=distance,
+                 expires_at=utcnow() + timedelta(seconds=config.quote_validity_s),
+                 pickup_eta_s=config.offer_timeout_s, dropoff_eta_s=config.offer_timeout_s + trip_s)
+
+
+def book(session: Session, config: InhouseSettings, request: BookingRequest) -> InhouseJob:
+    repo = InhouseRepository(session)
+    existing = repo.job_by_reference(request.reference)
+    if existing is not None:
+        return existing
+    if request.quote.provider != PROVIDER:
+        raise PermanentProviderError("quote is not an in-house quote", provider=PROVIDER)
+    if request.quote.is_expired():
+        raise QuoteExpired("quote expired", provider=PROVIDER)
+    office_id = _office_uuid(request.office_id)
+    now = utcnow()
+    job = InhouseJob(
+        office_id=office_id, reference=request.reference, status=S.booked, status_at=now,
+        quote_id=request.quote.provider_quote_id, price=request.quote.price.amount,
+        distance_m=request.quote.distance_m or 0,
+        pickup=request.pickup.model_dump(mode="json"),
+        dropoff=request.dropoff.model_dump(mode="json"),
+        search_deadline=now + timedelta(seconds=config.search_timeout_s),
+    )
+    repo.add(job)
+    _change(session, job, S.searching_courier, actor=None)
+    dispatch(session, config, job)
+    return job
+
+
+def cancel(session: Session, job: InhouseJob, *, reason: str = "") -> InhouseJob:
+    status = S(job.status)
+    if status is S.cancelled:
+        return job
+    if status not in BEFORE_PICKUP:
+        raise CancelNotAllowed(f"cannot cancel a job that is {status}", provider=PROVIDER)
+    _withdraw_offers(session, job)
+    _change(session, job, S.cancelled, actor=None, note=reason or None)
+    if job.courier_id is not None:
+        courier = session.get(User, job.courier_id)
+        if courier is not None:
+            notify_user(session, courier, "courier_job_cancelled", code=_short(job))
+    return job
+
+
+def job_by_reference(session: Session, reference: str) -> InhouseJob | None:
+    return InhouseRepository(session).job_by_reference(reference)
+
+
+def job_for_provider(session: Session, provider_order_id: str) -> InhouseJob:
+    try:
+        job = InhouseRepository(session).job(uuid.UUID(provider_order_id))
+    except ValueError:
+        job = None
+    if job is None:
+        raise OrderNotFound("no such in-house job", provider=PROVIDER)
+    return job
+
+
+# --- offers -----------------------------------------------------------------------------
+
+def dispatch(session: Session, config: InhouseSettings, job: InhouseJob) -> InhouseOffer | None:
+    """Offer a searching job to the nearest available courier not asked yet (or nobody)."""
+    if job.status != S.searching_courier:
+        return None
+    repo = InhouseRepository(session)
+    pickup = Coordinates.model_validate(job.pickup["coordinates"])
+    candidates = []
+    for user, profile in repo.available_couriers(job.office_id, excluding_job=job.id):
+        where = (Coordinates(lat=profile.lat, lng=profile.lng)
+                 if profile.lat is not None and profile.lng is not None else pickup)
+        candidates.append((where.distance_m(pickup), str(user.id), user))
+    if not candidates:
+        return None
+    distance, _, courier = min(candidates)
+    offer = InhouseOffer(job_id=job.id, courier_id=courier.id, distance_m=distance,
+                         expires_at=utcnow() + timedelta(seconds=config.offer_timeout_s))
+    repo.add(offer)
+    notify_user(session, courier, "courier_offer", code=_short(job),
+                km=f"{job.distance_m / 1000:.1f}".replace(".", ","),
+                minutes=max(1, config.offer_timeout_s // 60))
+    return offer
+
+
+def _courier_offer(session: Session, courier: User, offer_id: uuid.UUID) -> InhouseOffer:
+    offer = InhouseRepository(session).offer(offer_id, for_update=True)
+    if offer is None or offer.courier_id != courier.id:
+        raise NotFound("Tawaran tidak ditemukan.")
+    if offer.status != OfferStatus.pending or offer.expires_at <= utcnow():
+        raise Conflict("Tawaran sudah tidak berlaku.", status=str(offer.status))
+    return offer
+
+
+def accept_offer(session: Session, config: InhouseSettings, courier: User,
+                 offer_id: uuid.UUID) -> InhouseJob:
+    offer = _courier_offer(session, courier, offer_id)
+    repo = InhouseRepository(session)
+    job = repo.job(offer.job_id, for_update=True)
+    assert job is not None
+    now = utcnow()
+    if job.status != S.searching_courier:
+        offer.status, offer.responded_at = OfferStatus.withdrawn, now
+        raise Conflict("Tugas ini sudah tidak tersedia.").keeping_changes()
+    offer.status, offer.responded_at = OfferStatus.accepted, now
+    job.courier_id = courier.id
+    profile = repo.profile(courier.id)
+    if profile is not None and profile.lat is not None:
+        job.last_lat, job.last_lng = profile.lat, profile.lng
+    _change(session, job, S.courier_assigned, actor=courier)
+    return job
+
+
+def decline_offer(session: Session, config: InhouseSettings, courier: User,
+                  offer_id: uuid.UUID) -> tuple[InhouseOffer, InhouseJob]:
+    """Decline, and offer the job to the next nearest courier at once."""
+    offer = _courier_offer(session, courier, offer_id)
+    offer.status, offer.responded_at = OfferStatus.declined, utcnow()
+    session.flush()
+    job = InhouseRepository(session).job(offer.job_id, for_update=True)
+    assert job is not None
+    dispatch(session, config, job)
+    return offer, job
+
+
+def sweep(session: Session, config: InhouseSettings) -> dict[str, int]:
+    """Expire offers past ``expires_at`` and offer those jobs to the next courier; end jobs
+    nobody took before their search deadline as ``no_courier``; offer waiting jobs to
+    couriers who came on duty since. Idempotent; run by beat."""
+    repo = InhouseRepository(session)
+    now = utcnow()
+    counts = {"expired_offers": 0, "no_courier": 0, "offered": 0}
+    for offer in repo.expired_offers(now):
+        offer.status = OfferStatus.expired
+        counts["expired_offers"] += 1
+    session.flush()
+    for job in repo.searching_past_deadline(now):
+        _withdraw_offers(session, job)
+        job.failure_reason = "Tidak ada kurir yang menerima tugas"
+        _change(session, job, S.no_courier, actor=None, note=job.failure_reason)
+        counts["no_courier"] += 1
+    for job in repo.searching_without_offer():
+        if dispatch(session, config, job) is not None:
+            counts["offered"] += 1
+    return counts
+
+
+def _withdraw_offers(session: Session, job: InhouseJob) -> None:
+    for offer in InhouseRepository(session).pending_offers_of_job(job.id):
+        offer.status, offer.responded_at = OfferStatus.withdrawn, utcnow()
+
+
+# --- couriers ---------------------------------------------------------------------------
+
+def profile_of(session: Session, courier: User) -> CourierProfile:
+    repo = InhouseRepository(session)
+    profile = repo.profile(courier.id)
+    if profile is None:
+        assert courier.office_id is not None
+        profile = CourierProfile(user_id=courier.id, office_id=courier.office_id)
+        repo.add(profile)
+    return profile
+
+
+def set_duty(session: Session, config: InhouseSettings, courier: User, *, on_duty: bool,
+             lat: float | None = None, lng: float | None = None) -> CourierProfile:
+    profile = profile_of(session, courier)
+    if lat is not None and lng is not None:
+        update_position(session, courier, lat=lat, lng=lng)
+    if profile.on_duty != on_duty:
+        profile.on_duty = on_duty
+        audit.record(session, action="courier.duty", entity_type="user", entity_id=courier.id,
+                     office_id=courier.office_id, actor=courier,
+                     to_state="on_duty" if on_duty else "off_duty")
+    session.flush()
+    if not on_duty:  # a courier going off duty declines what is on their screen
+        repo = InhouseRepository(session)
+        for offer in repo.pending_offers_of_courier(courier.id, utcnow()):
+            offer.status, offer.responded_at = OfferStatus.declined, utcnow()
+            session.flush()
+            job = repo.job(offer.job_id, for_update=True)
+            if job is not None:
+                dispatch(session, config, job)
+    if on_duty:  # jobs waiting for anyone get an offer now rather than at the next sweep
+        for job in InhouseRepository(session).searching_without_offer():
+            if job.office_id == courier.office_id and dispatch(session, config, job):
+                break
+    return profile
+
+
+def update_position(session: Session, courier: User, *, lat: float, lng: float
+                    ) -> CourierProfile:
+    profile = profile_of(session, courier)
+    profile.lat, profile.lng, profile.position_at = lat, lng, utcnow()
+    for job in InhouseRepository(session).jobs_of_courier(courier.id, active_only=True):
+        job.last_lat, job.last_lng = lat, lng
+    return profile
+
+
+def pending_offers(session: Session, courier: User) -> list[tuple[InhouseOffer, InhouseJob]]:
+    repo = InhouseRepository(session)
+    out = []
+    for offer in repo.pending_offers_of_courier(courier.id, utcnow()):
+        job = repo.job(offer.job_id)
+        if job is not None:
+            out.append((offer, job))
+    return out
+
+
+def courier_jobs(session: Session, courier: User, *, active_only: bool) -> list[InhouseJob]:
+    return InhouseRepository(session).jobs_of_courier(courier.id, active_only=active_only)
+
+
+def courier_job(session: Session, courier: User, job_id: uuid.UUID) -> InhouseJob:
+    job = InhouseRepository(session).job(job_id, for_update=True)
+    if job is None or job.courier_id != courier.id:
+        raise NotFound("Tugas tidak ditemukan.")
+    return job
+
+
+def report(session: Session, courier: User, job_id: uuid.UUID, status: DeliveryStatus, *,
+           lat: float | None = None, lng: float | None = None, note: str | None = None,
+           proof_url: str | None = None) -> InhouseJob:
+    job = courier_job(session, courier, job_id)
+    current = S(job.status)
+    allowed = COURIER_TRANSITIONS.get(current, frozenset())
+    if status not in allowed:
+        raise InvalidTransition("tugas", current, status, [s.value for s in allowed])
+    if status is S.returning:
+        job.failure_reason = (note or DEFAULT_RETURN_REASON)[:500]
+    if proof_url:
+        if not proof_url.startswith(("https://", "http://", "/")):
+            raise ValidationFailed("proof_url", "Alamat foto bukti tidak valid.")
+        job.proof_urls = [*job.proof_urls, proof_url]
+    if lat is not None and lng is not None:
+        update_position(session, courier, lat=lat, lng=lng)
+    _change(session, job, status, actor=courier, note=note)
+    return job
+
+
+# --- status changes and views -------------------------------------------------------------
+
+def _change(session: Session, job: InhouseJob, status: DeliveryStatus, *, actor: User | None,
+            note: str | None = None) -> InhouseJobEvent:
+    """The one mutator: job status, its event row, the audit row, then the update sink."""
+    before = job.status
+    now = utcnow()
+    job.status, job.status_at = status.value, now
+    event = InhouseJobEvent(job_id=job.id, event_id=f"ih-{uuid.uuid4().hex}", status=status,
+                            occurred_at=now, actor_id=actor.id if actor else None,
+                            lat=job.last_lat, lng=job.last_lng, note=note)
+    InhouseRepository(session).add(event)
+    audit.record(session, action="inhouse_job.status", entity_type="inhouse_job",
+                 entity_id=job.id, office_id=job.office_id, actor=actor, from_state=before,
+                 to_state=status.value, note=note)
+    emit(session, to_update(session, job, event))
+    return event
+
+
+def to_update(session: Session, job: InhouseJob,
+              event: InhouseJobEvent | None = None) -> TrackingUpdate:
+    event = event or InhouseRepository(session).latest_event(job.id)
+    assert event is not None, "every job has at least one event"
+    courier = None
+    if job.courier_id is not None:
+        user = session.get(User, job.courier_id)
+        profile = InhouseRepository(session).profile(job.courier_id)
+        if user is not None:
+            courier = CourierInfo(name=user.full_name, phone=user.phone,
+                                  plate=profile.plate if profile else None)
+    position = (Coordinates(lat=job.last_lat, lng=job.last_lng)
+                if job.last_lat is not None and job.last_lng is not None else None)
+    return TrackingUpdate(
+        provider=PROVIDER, provider_order_id=str(job.id), provider_event_id=event.event_id,
+        occurred_at=event.occurred_at, status=S(event.status), raw_status=event.status,
+        reference=job.reference, courier=courier, position=position,
+        proof_urls=tuple(job.proof_urls or ()), failure_reason=job.failure_reason,
+    )
+
+
+def _short(job: InhouseJob) -> str:
+    return str(job.id)[:8].upper()
+
+
+__all__ = ["COURIER_TRANSITIONS", "is_terminal"]

@@ -1,0 +1,104 @@
+"""The sandbox adapter: speaks to the sandbox server over httpx, like any real provider."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from pydantic import Field, SecretStr
+
+from providers.base import Capabilities, ProviderAdapter, ProviderSettings, header
+from providers.errors import CapabilityNotSupported, OutOfServiceArea
+from providers.http import ProviderHttp
+from providers.sandbox import mapping
+from providers.status import BEFORE_PICKUP
+from providers.types import Booking, BookingRequest, Quote, QuoteRequest, TrackingUpdate
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8100"
+MAX_DISTANCE_M = 40_000
+
+
+class SandboxSettings(ProviderSettings):
+    # The sandbox is on by default so ``make run`` works offline; production deployments set
+    # SIPOKE_PROVIDERS__SANDBOX__ENABLED=false.
+    enabled: bool = True
+    priority: int = 900
+    base_url: str | None = DEFAULT_BASE_URL
+    api_key: SecretStr = SecretStr("sandbox-api-key")
+    webhook_secret: SecretStr = SecretStr("sandbox-webhook-secret")
+    webhook_tolerance_s: float = Field(default=300, gt=0)
+
+
+class SandboxAdapter(ProviderAdapter):
+    name = "sandbox"
+    display_name = "Sandbox Kurir (simulasi)"
+    settings_model = SandboxSettings
+    capabilities = Capabilities(
+        max_distance_m=MAX_DISTANCE_M,
+        max_weight_g=20_000,
+        max_dimensions_cm=(40, 40, 40),
+        photo_proof=True,
+        webhooks=True,
+        lookup_by_reference=True,
+        quote_validity_s=300,
+        cancellable_statuses=BEFORE_PICKUP,
+    )
+
+    settings: SandboxSettings
+
+    def __init__(self, settings: SandboxSettings) -> None:
+        super().__init__(settings)
+        self.http = ProviderHttp(
+            self.name, settings.base_url or DEFAULT_BASE_URL,
+            connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout,
+            headers={"Authorization": f"Bearer {settings.api_key.get_secret_value()}"},
+            classify=mapping.classify,
+        )
+
+    def quote(self, request: QuoteRequest) -> Quote:
+        self.ensure_vehicle(request.vehicle)
+        if request.scheduled_at is not None:
+            raise CapabilityNotSupported("scheduled pickups are not supported",
+                                         provider=self.name)
+        distance = request.pickup.coordinates.distance_m(request.dropoff.coordinates)
+        if distance > MAX_DISTANCE_M:
+            # Cheaper to refuse here than to spend a request on a certain rejection.
+            raise OutOfServiceArea(f"{distance} m is beyond {MAX_DISTANCE_M} m",
+                                   provider=self.name)
+        return mapping.parse_quote(self.http.json("POST", "/v1/quotes",
+                                                  json=mapping.quote_body(request)))
+
+    def book(self, request: BookingRequest) -> Booking:
+        # The server is idempotent on client_reference (it answers an existing order before
+        # looking at the quote), so a retry after an unknown outcome returns the same order.
+        if request.cash_on_delivery is not None:
+            raise CapabilityNotSupported("cash on delivery is not supported", provider=self.name)
+        if request.require_pin:
+            raise CapabilityNotSupported("PIN proof is not supported", provider=self.name)
+        data = self.http.json("POST", "/v1/orders", json=mapping.order_body(request))
+        return mapping.parse_booking(data)
+
+    def get_status(self, provider_order_id: str) -> TrackingUpdate:
+        return mapping.parse_order_update(
+            self.http.json("GET", f"/v1/orders/{provider_order_id}"))
+
+    def cancel(self, provider_order_id: str, *, reason: str = "") -> None:
+        self.http.json("POST", f"/v1/orders/{provider_order_id}/cancel", json={"reason": reason})
+
+    def find_by_reference(self, reference: str) -> Booking | None:
+        data = self.http.json("GET", "/v1/orders", params={"client_reference": reference})
+        orders = (data or {}).get("orders") or []
+        return mapping.parse_booking(orders[0]) if orders else None
+
+    def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> None:
+        mapping.check_signature(
+            self.settings.webhook_secret.get_secret_value(), body,
+            header(headers, mapping.TIMESTAMP_HEADER), header(headers, mapping.SIGNATURE_HEADER),
+            now=time.time(), tolerance_s=self.settings.webhook_tolerance_s,
+        )
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[TrackingUpdate]:
+        return mapping.parse_webhook_body(body)
+
+    def close(self) -> None:
+        self.http.close()

@@ -1,0 +1,50 @@
+"""``sipoke sandbox-provider``: run the simulated courier company on its own."""
+
+from __future__ import annotations
+
+import argparse
+
+from providers.sandbox.config import SWITCH_NAMES, Switches
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("sandbox-provider",
+                              help="run the sandbox courier provider (simulated ride-hailing)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8100)
+    p.add_argument("--webhook-url", help="default {SIPOKE_BASE_URL}/webhooks/sandbox; "
+                                         "'none' disables webhooks")
+    p.add_argument("--seed", type=int, help="random seed, for repeatable runs")
+    for name in SWITCH_NAMES:
+        field = Switches.model_fields[name]
+        kind = field.annotation
+        flag = "--" + name.replace("_", "-")
+        if kind is bool:
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
+        else:
+            p.add_argument(flag, type=kind, default=None,  # type: ignore[arg-type]
+                           help=f"failure switch (default {field.default})")
+    p.set_defaults(handler=sandbox_provider)
+
+
+def sandbox_provider(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from core.logging import configure_logging
+    from core.settings import get_settings
+    from providers.sandbox.config import SandboxServerConfig
+    from providers.sandbox.server import build_app
+
+    settings = get_settings()
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    conf = settings.provider("sandbox")
+    webhook_url = args.webhook_url or conf.get("webhook_url") \
+        or f"{settings.base_url}/webhooks/sandbox"
+    overrides = {name: getattr(args, name) for name in SWITCH_NAMES}
+    config = SandboxServerConfig.from_mapping(
+        conf, **overrides, seed=args.seed, public_url=f"http://{args.host}:{args.port}",
+        webhook_url=None if webhook_url == "none" else webhook_url)
+    print(f"sandbox provider on http://{args.host}:{args.port} "
+          f"(time x{config.switches.time_scale}, webhooks -> {config.webhook_url})", flush=True)
+    uvicorn.run(build_app(config), host=args.host, port=args.port, log_config=None)
+    return 0

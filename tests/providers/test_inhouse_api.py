@@ -1,0 +1,262 @@
+"""The courier API and the offer flow of the in-house provider (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from core.db import unit_of_work, utcnow
+from core.models import Notification
+from providers.inhouse.adapter import InhouseAdapter
+from providers.inhouse.models import InhouseJob, InhouseOffer, OfferStatus
+from providers.inhouse.sink import get_update_sink, set_update_sink
+from providers.status import DeliveryStatus
+from providers.types import Coordinates
+from tests.providers.contract import OFFICE
+from tests.providers.inhouse_helpers import (
+    CONFIG,
+    book_job,
+    make_courier,
+    set_demo_courier_duty,
+)
+
+S = DeliveryStatus
+NEAR = Coordinates(lat=-6.3930, lng=106.8425)  # ~80 m from the office
+FAR = Coordinates(lat=-6.4100, lng=106.8600)  # ~2.7 km
+
+
+def offers(client, headers) -> list[dict]:
+    response = client.get("/api/v1/courier/offers", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_only_couriers_reach_the_courier_api(client, demo) -> None:
+    assert client.get("/api/v1/courier/me").status_code == 401
+    for key in ("operator.mekarjaya", "+6281234560001", "admin.mekarjaya"):
+        assert client.get("/api/v1/courier/offers", headers=demo.headers(key)).status_code == 403
+    me = client.get("/api/v1/courier/me", headers=demo.headers("kurir.mekarjaya"))
+    assert me.status_code == 200 and me.json()["on_duty"] is True  # demo couriers start on duty
+
+
+def test_duty_and_position(client, demo) -> None:
+    headers = demo.headers("kurir.mekarjaya")
+    off = client.put("/api/v1/courier/me/duty", json={"on_duty": False}, headers=headers)
+    assert off.status_code == 200 and off.json()["on_duty"] is False
+    moved = client.put("/api/v1/courier/me/position", json={"lat": -6.40, "lng": 106.85},
+                       headers=headers)
+    assert moved.json()["lat"] == -6.40 and moved.json()["position_at"]
+    bad = client.put("/api/v1/courier/me/position", json={"lat": 40, "lng": 106.85},
+                     headers=headers)
+    assert bad.status_code == 422
+
+
+def test_offer_goes_to_the_nearest_on_duty_courier(client, demo) -> None:
+    set_demo_courier_duty(False)
+    make_courier("kurir.jauh", at=FAR)
+    make_courier("kurir.dekat", at=NEAR)
+    make_courier("kurir.libur", at=OFFICE, on_duty=False)
+    make_courier("kurir.abadi", office="abadijaya", at=OFFICE)
+    booking = book_job()
+    assert booking.status is S.searching_courier
+    [offer] = offers(client, demo.headers("kurir.dekat"))
+    assert offer["job_id"] == booking.provider_order_id
+    assert "Siti" not in str(offer)  # before accepting, only the area
+    for other in ("kurir.jauh", "kurir.libur", "kurir.abadi", "kurir.mekarjaya"):
+        assert offers(client, demo.headers(other)) == []
+    with unit_of_work() as s:
+        note = s.scalar(select(Notification).where(Notification.kind == "courier_offer"))
+        assert note is not None and "Siti" not in note.text
+
+
+def test_accept_then_report_to_delivered(client, demo) -> None:
+    headers = demo.headers("kurir.mekarjaya")
+    booking = book_job()
+    [offer] = offers(client, headers)
+    job = client.post(f"/api/v1/courier/offers/{offer['id']}/accept", headers=headers)
+    assert job.status_code == 200, job.text
+    assert job.json()["status"] == "courier_assigned"
+    assert job.json()["dropoff"]["name"] == "Siti Aminah"  # now the courier needs it
+    assert job.json()["allowed_next"] == ["at_pickup", "picked_up"]
+    job_id = job.json()["id"]
+    skipped = client.post(f"/api/v1/courier/jobs/{job_id}/status", json={"status": "delivered"},
+                          headers=headers)
+    assert skipped.status_code == 409
+    assert skipped.json()["error"]["details"]["allowed"] == ["at_pickup", "picked_up"]
+    for status in ("at_pickup", "picked_up", "in_transit", "at_dropoff"):
+        r = client.post(f"/api/v1/courier/jobs/{job_id}/status",
+                        json={"status": status, "lat": -6.394, "lng": 106.844}, headers=headers)
+        assert r.status_code == 200, r.text
+    done = client.post(f"/api/v1/courier/jobs/{job_id}/status",
+                       json={"status": "delivered", "proof_url": "/uploads/proof/1.jpg"},
+                       headers=headers)
+    assert done.json()["status"] == "delivered"
+    update_ = InhouseAdapter(CONFIG).get_status(booking.provider_order_id)
+    assert update_.status is S.delivered
+    assert update_.position == Coordinates(lat=-6.394, lng=106.844)
+    assert update_.proof_urls == ("/uploads/proof/1.jpg",)
+    assert update_.courier is not None and update_.courier.name == "Budi Kurir"
+    mine = client.get("/api/v1/courier/jobs", headers=headers).json()
+    assert [j["id"] for j in mine] == [job_id]
+
+
+def test_a_courier_sees_only_their_own_jobs_and_offers(client, demo) -> None:
+    book_job()
+    owner = demo.headers("kurir.mekarjaya")
+    [offer] = offers(client, owner)
+    make_courier("kurir.lain", at=NEAR)
+    other = demo.headers("kurir.lain")
+    assert client.post(f"/api/v1/courier/offers/{offer['id']}/accept",
+                       headers=other).status_code == 404
+    job_id = client.post(f"/api/v1/courier/offers/{offer['id']}/accept",
+                         headers=owner).json()["id"]
+    assert client.get(f"/api/v1/courier/jobs/{job_id}", headers=other).status_code == 404
+    assert client.post(f"/api/v1/courier/jobs/{job_id}/status", json={"status": "at_pickup"},
+                       headers=other).status_code == 404
+    assert client.get(f"/api/v1/courier/jobs/{uuid.uuid4()}", headers=owner).status_code == 404
+
+
+def test_decline_moves_the_offer_to_the_next_courier(client, demo) -> None:
+    make_courier("kurir.kedua", at=FAR)
+    book_job()
+    first = demo.headers("kurir.mekarjaya")  # at the office: nearest
+    [offer] = offers(client, first)
+    declined = client.post(f"/api/v1/courier/offers/{offer['id']}/decline", headers=first)
+    assert declined.status_code == 200 and declined.json()["status"] == "declined"
+    [second] = offers(client, demo.headers("kurir.kedua"))
+    assert second["job_id"] == offer["job_id"]
+    again = client.post(f"/api/v1/courier/offers/{offer['id']}/accept", headers=first)
+    assert again.status_code == 409
+
+
+def test_expired_offer_is_swept_to_the_next_courier(client, demo, outbox) -> None:
+    from workers.inhouse_tasks import sweep_offers
+
+    make_courier("kurir.cadangan", at=FAR)
+    booking = book_job()
+    [offer] = offers(client, demo.headers("kurir.mekarjaya"))
+    with unit_of_work() as s:  # the time switch: the offer's deadline has passed
+        s.execute(update(InhouseOffer).values(expires_at=utcnow() - timedelta(seconds=1)))
+    assert offers(client, demo.headers("kurir.mekarjaya")) == []
+    counts = sweep_offers.run()
+    assert counts["expired_offers"] == 1 and counts["offered"] == 1
+    [second] = offers(client, demo.headers("kurir.cadangan"))
+    assert second["job_id"] == booking.provider_order_id
+    late = client.post(f"/api/v1/courier/offers/{offer['id']}/accept",
+                       headers=demo.headers("kurir.mekarjaya"))
+    assert late.status_code == 409
+
+
+def test_nobody_accepting_ends_in_no_courier(client, demo) -> None:
+    from workers.inhouse_tasks import sweep_offers
+
+    booking = book_job()
+    with unit_of_work() as s:
+        s.execute(update(InhouseJob).values(search_deadline=utcnow() - timedelta(seconds=1)))
+    assert sweep_offers.run()["no_courier"] == 1
+    status = InhouseAdapter(CONFIG).get_status(booking.provider_order_id)
+    assert status.status is S.no_courier and status.failure_reason
+    with unit_of_work() as s:
+        assert s.scalar(select(InhouseOffer.status)) == OfferStatus.withdrawn
+    assert offers(client, demo.headers("kurir.mekarjaya")) == []
+
+
+def test_a_courier_coming_on_duty_gets_the_waiting_job(client, demo) -> None:
+    set_demo_courier_duty(False)
+    booking = book_job()
+    headers = demo.headers("kurir.mekarjaya")
+    assert offers(client, headers) == []
+    client.put("/api/v1/courier/me/duty", json={"on_duty": True}, headers=headers)
+    [offer] = offers(client, headers)
+    assert offer["job_id"] == booking.provider_order_id
+
+
+def test_failed_dropoff_returns_to_the_office(client, demo) -> None:
+    headers = demo.headers("kurir.mekarjaya")
+    booking = book_job()
+    [offer] = offers(client, headers)
+    job_id = client.post(f"/api/v1/courier/offers/{offer['id']}/accept",
+                         headers=headers).json()["id"]
+    for status in ("picked_up", "at_dropoff"):
+        client.post(f"/api/v1/courier/jobs/{job_id}/status", json={"status": status},
+                    headers=headers)
+    back = client.post(f"/api/v1/courier/jobs/{job_id}/status",
+                       json={"status": "returning", "note": "Rumah kosong"}, headers=headers)
+    assert back.json()["failure_reason"] == "Rumah kosong"
+    client.post(f"/api/v1/courier/jobs/{job_id}/status", json={"status": "returned"},
+                headers=headers)
+    final = InhouseAdapter(CONFIG).get_status(booking.provider_order_id)
+    assert final.status is S.returned and final.failure_reason == "Rumah kosong"
+
+
+def test_cancel_withdraws_the_offer_and_tells_the_courier(client, demo) -> None:
+    headers = demo.headers("kurir.mekarjaya")
+    booking = book_job()
+    [offer] = offers(client, headers)
+    client.post(f"/api/v1/courier/offers/{offer['id']}/accept", headers=headers)
+    InhouseAdapter(CONFIG).cancel(booking.provider_order_id, reason="warga ambil sendiri")
+    job = client.get(f"/api/v1/courier/jobs/{booking.provider_order_id}", headers=headers)
+    assert job.json()["status"] == "cancelled" and job.json()["allowed_next"] == []
+    with unit_of_work() as s:
+        kinds = set(s.scalars(select(Notification.kind)))
+    assert "courier_job_cancelled" in kinds
+
+
+@pytest.fixture
+def sink():
+    seen: list = []
+    previous = get_update_sink()  # the delivery package's, when the app installed it
+    set_update_sink(lambda session, provider, update: seen.append((session, provider, update)))
+    yield seen
+    set_update_sink(previous)
+
+
+def test_status_changes_reach_the_update_sink(client, demo, sink) -> None:
+    headers = demo.headers("kurir.mekarjaya")
+    booking = book_job()
+    [offer] = offers(client, headers)
+    client.post(f"/api/v1/courier/offers/{offer['id']}/accept", headers=headers)
+    client.post(f"/api/v1/courier/jobs/{booking.provider_order_id}/status",
+                json={"status": "at_pickup"}, headers=headers)
+    statuses = [u.status for _, _, u in sink]
+    assert statuses == [S.searching_courier, S.courier_assigned, S.at_pickup]
+    assert {p for _, p, _ in sink} == {"inhouse"}
+    assert all(u.reference == booking.reference for _, _, u in sink)
+    assert len({u.provider_event_id for _, _, u in sink}) == 3
+    latest = InhouseAdapter(CONFIG).get_status(booking.provider_order_id)
+    assert latest.provider_event_id == sink[-1][2].provider_event_id
+
+
+def test_the_sink_runs_in_the_same_transaction(client, demo) -> None:
+    headers = demo.headers("kurir.mekarjaya")
+    booking = book_job()
+    [offer] = offers(client, headers)
+    client.post(f"/api/v1/courier/offers/{offer['id']}/accept", headers=headers)
+
+    def failing_sink(session, provider, update) -> None:
+        raise RuntimeError("delivery side is broken")
+
+    previous = get_update_sink()
+    set_update_sink(failing_sink)
+    try:
+        r = client.post(f"/api/v1/courier/jobs/{booking.provider_order_id}/status",
+                        json={"status": "at_pickup"}, headers=headers)
+    finally:
+        set_update_sink(previous)
+    assert r.status_code == 500
+    assert InhouseAdapter(CONFIG).get_status(booking.provider_order_id).status is \
+        S.courier_assigned  # rolled back together
+
+
+def test_going_off_duty_passes_pending_offers_on(client, demo) -> None:
+    make_courier("kurir.siaga", at=FAR)
+    booking = book_job()
+    headers = demo.headers("kurir.mekarjaya")
+    [offer] = offers(client, headers)
+    client.put("/api/v1/courier/me/duty", json={"on_duty": False}, headers=headers)
+    assert offers(client, headers) == []
+    [passed_on] = offers(client, demo.headers("kurir.siaga"))
+    assert passed_on["job_id"] == booking.provider_order_id != offer["id"]

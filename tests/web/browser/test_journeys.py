@@ -1,0 +1,211 @@
+"""Each user's main journey, end to end in a real browser against the live server."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from core.requests.demo import DEMO_PDF, demo_png
+
+pytestmark = pytest.mark.browser
+
+SITI = "+6281234560001"
+
+
+@pytest.fixture(scope="module")
+def scans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("scans")
+    files = {"ktp": root / "ktp.png", "kk": root / "kk.png", "pdf": root / "surat-ttd.pdf"}
+    files["ktp"].write_bytes(demo_png("KTP Siti"))
+    files["kk"].write_bytes(demo_png("KK Siti"))
+    files["pdf"].write_bytes(DEMO_PDF)
+    return files
+
+
+def test_resident_requests_rw_approves_operator_finishes(signed_in, actors, scans, live_server):
+    # The resident finds the service by searching the catalog on her phone.
+    siti = signed_in(SITI)
+    page = siti.page
+    siti.go("/layanan/mekarjaya")
+    page.fill("#q", "domisili")
+    page.wait_for_function(
+        "() => !document.querySelector('#service-list').textContent.includes('Tidak Mampu')")
+    siti.shot("01-catalog-search")
+    page.click("text=Surat Keterangan Domisili")
+    page.wait_for_selector("text=KTP-el pemohon")
+    siti.shot("02-service")
+    page.click("text=Ajukan online")
+    page.fill("[name='fields.keperluan']", "Persyaratan membuka rekening bank")
+    page.click("text=Lanjut ke unggah persyaratan")
+    page.wait_for_url(re.compile(r"/permohonan/[0-9a-f-]{36}$"))
+    request_path = page.url.removeprefix(live_server.url)
+    for code in ("ktp", "kk"):
+        page.set_input_files(f"#file-{code}", str(scans[code]))
+        page.click(f"#req-{code} button[type=submit]")
+        page.wait_for_selector(f"#req-{code} .badge.ok")
+    siti.shot("03-uploaded")
+    page.click("text=Kirim permohonan")
+    page.wait_for_selector("text=Menunggu surat pengantar RW")
+    siti.shot("04-submitted")
+
+    # The RW head approves the cover letter.
+    rw = signed_in("rw05.mekarjaya")
+    rw.go("/rw")
+    card = rw.page.locator(".cover-letter", has_text="Siti Aminah").first
+    card.locator("input[name=number]").fill("007/RW05/XI/2026")
+    rw.shot("01-queue")
+    card.locator("text=Setujui dan terbitkan").click()
+    rw.page.wait_for_selector("text=Surat pengantar diterbitkan.")
+    rw.shot("02-approved")
+
+    # The operator takes it, sees the scans, processes it and attaches the signed PDF.
+    op = signed_in("operator.mekarjaya", phone=False)
+    op.go("/operator")
+    assert op.page.inner_text("#count-submitted") != "0"
+    op.shot("01-dashboard")
+    op.go("/operator/permohonan" + request_path.removeprefix("/permohonan"))
+    op.page.wait_for_selector("img.scan")
+    op.page.click("text=Tangani permohonan ini")
+    op.page.click("text=Berkas lengkap — proses")
+    op.page.set_input_files("#f-file", str(scans["pdf"]))
+    op.shot("02-processing")
+    op.page.click("text=Tandai selesai")
+    op.page.wait_for_selector("text=Selesai — pilih ambil atau antar")
+
+    # The resident sees it finished and chooses office pickup: code, QR, what to bring.
+    siti.go(request_path)
+    page.wait_for_selector("text=Dokumen Anda sudah selesai")
+    siti.shot("05-finished")
+    page.click("form[action$='/ambil'] button")
+    page.wait_for_selector("#pickup-code")
+    assert re.fullmatch(r"\d{6}", page.inner_text("#pickup-code"))
+    assert page.locator("svg.qr").count() == 1
+    siti.shot("06-pickup")
+
+
+PIN_RE = re.compile(r"notification to (\+\d+): Kurir .*? PIN serah terima: (\d{6})")
+
+
+def _pins(server, phone: str) -> list[str]:
+    return [m.group(2) for m in PIN_RE.finditer(server.log_text()) if m.group(1) == phone]
+
+
+def _wait_for_pin(server, phone: str, count: int, timeout: float = 20) -> str:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pins = _pins(server, phone)
+        if len(pins) >= count:
+            return pins[-1]
+        time.sleep(0.25)
+    raise AssertionError(f"no delivery PIN #{count} for {phone} in the logs")
+
+
+def test_delivery_by_inhouse_courier_with_pin_and_exception(signed_in, live_server):
+    """The resident chooses delivery and follows the in-house courier, who accepts the job,
+    collects the envelope by its QR page, is locked out by wrong PINs (an exception the
+    operator resolves), then hands over with the right PIN and brings the originals back."""
+    kurir = signed_in("kurir.mekarjaya")
+    kurir.go("/kurir")
+    if kurir.page.inner_text("#duty-state") != "Sedang bertugas":
+        kurir.page.click("text=Mulai bertugas")
+        kurir.page.wait_for_selector("text=Anda sedang bertugas.")
+    kurir.shot("01-on-duty")
+
+    # The demo's finished request (seeded for Siti): choose delivery, pin the map, get quotes.
+    siti = signed_in(SITI)
+    page = siti.page
+    siti.go("/permohonan")
+    page.locator(".card", has_text="Selesai — pilih ambil atau antar").first.locator("a").click()
+    request_path = page.url.removeprefix(live_server.url)
+    page.click("a:has-text('Antar ke rumah')")
+    page.wait_for_selector("svg.map")
+    box = page.locator("svg.map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.35)
+    assert page.input_value("#f-lat") != ""
+    siti.shot("01-where")
+    page.click("text=Lihat ongkos kirim")
+    page.wait_for_selector("label.quote", timeout=20_000)
+    siti.shot("02-quotes")
+    page.locator("label.quote", has_text="Kurir Kantor").locator("input").check()
+    page.click("text=Pesan kurir ini")
+    page.wait_for_url(re.compile(r"/lacak$"))
+
+    # The in-house courier gets the offer (the page polls) and accepts it.
+    kurir.page.wait_for_selector(".offer", timeout=20_000)
+    kurir.shot("02-offer")
+    kurir.page.click(".offer >> text=Terima")
+    kurir.page.wait_for_selector("#nav-link")
+    job_url = kurir.page.url
+    kurir.shot("03-job")
+
+    # The resident sees the courier assigned (live polling) and gets the PIN by SMS.
+    page.wait_for_selector("#courier-name", timeout=20_000)
+    first_pin = _wait_for_pin(live_server, SITI, 1)
+    siti.shot("03-tracking")
+
+    # The operator prints the envelope; its QR opens the handover page for any courier.
+    op = signed_in("operator.mekarjaya", phone=False)
+    op.go("/operator/pengantaran")
+    op.page.locator("tr", has_text="Siti Aminah").first.locator("a").click()
+    op.page.click("text=Cetak ulang QR amplop")
+    envelope_url = op.page.inner_text("#envelope-url").strip()
+    op.shot("01-envelope")
+
+    kurir.page.goto(envelope_url)
+    kurir.page.fill("#f-courier_name", "Budi Kurir")
+    kurir.page.click("text=Konfirmasi ambil")
+    kurir.page.wait_for_selector("text=Amplop sudah diambil kurir.")
+    kurir.page.goto(job_url)
+    kurir.page.click("text=Amplop sudah saya bawa")
+    kurir.page.click("text=Berangkat ke pemohon")
+    kurir.page.wait_for_selector("text=Saya di lokasi pemohon")
+    kurir.page.click("text=Saya di lokasi pemohon")
+    kurir.page.wait_for_selector("#job-status:has-text('Di lokasi pemohon')")
+
+    # Five wrong PINs lock the handover: an exception on the operator's dashboard.
+    kurir.page.goto(envelope_url)
+    wrong = "000000" if first_pin != "000000" else "111111"
+    for _ in range(5):
+        kurir.page.fill("#f-pin", wrong)
+        kurir.page.click("text=Periksa PIN")
+        kurir.page.wait_for_load_state()
+    kurir.page.wait_for_selector("text=PIN terkunci")
+    kurir.shot("04-pin-locked")
+    op.go("/operator")
+    op.page.wait_for_selector("tr.exception:has-text('PIN terkunci')")
+    op.shot("02-exception")
+    op.page.click("tr.exception >> text=Buka")
+    op.page.click("text=Kirim PIN baru")
+    op.page.wait_for_selector("text=Tersimpan.")
+    new_pin = _wait_for_pin(live_server, SITI, 2)
+    op.go("/operator")
+    op.page.wait_for_selector("#exception-count:has-text('0')")
+
+    # The right PIN at the door; the courier takes the originals back to the office.
+    kurir.page.goto(envelope_url)
+    kurir.page.fill("#f-pin", new_pin)
+    kurir.page.click("text=Periksa PIN")
+    kurir.page.wait_for_selector("#pin-ok")
+    for box_ in kurir.page.locator("input[name=checked]").all():
+        box_.check()
+    kurir.page.click("text=Dokumen asli sudah saya terima")
+    kurir.page.wait_for_selector("text=Dokumen asli sudah dibawa kurir ke kantor.")
+    kurir.shot("05-handed-over")
+
+    siti.go(request_path + "/lacak")
+    page.wait_for_selector("#delivery-state:has-text('Dokumen asli dibawa kembali')")
+    siti.shot("04-received")
+
+    op.go("/operator/pengantaran")
+    op.page.locator("tr", has_text="Siti Aminah").first.locator("a").click()
+    for box_ in op.page.locator("input[name=originals_checked]").all():
+        box_.check()
+    op.page.click("text=Dokumen asli sudah diterima")
+    op.page.wait_for_selector("#delivery-state:has-text('Selesai')")
+    op.shot("03-completed")
+    siti.go(request_path)
+    page.wait_for_selector("text=Tuntas")

@@ -1,0 +1,55 @@
+"""Mount the pages, their error handling and the static files on the application."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from web import errors
+from web.pages import ROUTERS
+from web.templating import STATIC_DIR, templates
+from web.views import state_badge
+
+# Pages are ours; the browser may load only our own scripts, styles and images.
+# Courier photos come from the courier company's own servers, hence any image source.
+CSP = ("default-src 'self'; img-src 'self' data: blob: https: http:; style-src 'self'; "
+       "script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+       "base-uri 'self'")
+
+
+class CachedStatic(StaticFiles):
+    """Asset URLs carry a content hash (``static_url``), so browsers may keep them a year."""
+
+    def file_response(self, *args, **kwargs) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+
+def page_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    for sub in ROUTERS:
+        router.include_router(sub)
+    return router
+
+
+def mount(app: FastAPI) -> None:
+    templates.env.globals["state_badge"] = state_badge
+    errors.install(app)
+    # Our pages go first: the styled /verify/{code} replaces core's minimal one (core keeps
+    # its own so it works without this package).
+    before = list(app.router.routes)
+    app.include_router(page_router())
+    added = [r for r in app.router.routes if r not in before]
+    app.router.routes[:] = added + before
+    app.mount("/static", CachedStatic(directory=str(STATIC_DIR)), name="static")
+
+    @app.middleware("http")
+    async def _page_headers(request: Request, call_next):
+        response = await call_next(request)
+        if response.headers.get("content-type", "").startswith("text/html"):
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,32 @@
+"""The public page a document's QR opens: is this paper genuine? (``core.requests.
+verification.lookup``, the same answer as the JSON endpoint, in the site's style.)"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from core.errors import NotFound
+from core.requests import verification
+from web.context import PageDep
+
+router = APIRouter()
+
+
+@router.get("/verify")
+def verify_form(p: PageDep, code: str = "") -> Response:
+    """Type the code printed under the QR (for phones without a QR scanner)."""
+    if code.strip():
+        return p.redirect(f"/verify/{verification.normalize_code(code)[:40]}")
+    return p.render("verify.html", result=None, code="", message=None)
+
+
+@router.get("/verify/{code}")
+def verify_page(code: str, p: PageDep) -> Response:
+    try:
+        result = verification.lookup(p.db, code)
+    except NotFound as exc:
+        return p.render("verify.html", status_code=404, result=None, code=code[:40],
+                        message=p.t.service(exc.message))
+    response = p.render("verify.html", result=result, code=result.code, message=None)
+    return response

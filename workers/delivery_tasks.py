@@ -1,0 +1,90 @@
+"""Delivery tasks: thin, by id. Provider-facing ones manage their own units of work (load ->
+commit -> call -> record), so they are registered with :func:`boundary_task` instead of
+``db_task``; both retry transient errors with full-jitter backoff (Retry-After honoured)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+import delivery
+from delivery.booking.service import book_attempt, cancel_at_provider, give_up_search
+from delivery.quotes.service import refresh_quotes
+from delivery.sweeper import sweep
+from delivery.tracking.polling import claim_due, poll_attempt
+from delivery.tracking.service import apply_event
+from providers.errors import TransientProviderError
+from workers.base import backoff, db_task
+from workers.celery_app import MAX_RETRY_DELAY, app
+
+log = logging.getLogger("sipoke.tasks")
+
+# Core's handover port and the in-house sink must be registered in every worker process.
+delivery.install()
+
+
+def boundary_task(name: str, *, max_retries: int = 6, **options: Any):
+    """Register ``fn(**kwargs)`` that opens its own units of work around a provider call.
+    After the last retry the task stops: the sweeper re-drives what is still due."""
+
+    def decorator(fn: Callable[..., Any]):
+        @app.task(name=name, bind=True, max_retries=max_retries, **options)
+        def task(self, **kwargs: Any) -> Any:
+            try:
+                return fn(**kwargs)
+            except TransientProviderError as exc:
+                if self.request.retries >= self.max_retries:
+                    log.error("task gave up; the sweeper will re-drive it",
+                              extra={"task": name, "error": repr(exc)})
+                    return None
+                delay = exc.retry_after or backoff(self.request.retries)
+                raise self.retry(exc=exc, countdown=min(delay, MAX_RETRY_DELAY)) from exc
+
+        task.__wrapped__ = fn
+        return task
+
+    return decorator
+
+
+@boundary_task("delivery.quote")
+def quote(delivery_id: str) -> str:
+    return refresh_quotes(uuid.UUID(delivery_id))
+
+
+@boundary_task("delivery.book")
+def book(attempt_id: str) -> str:
+    return book_attempt(uuid.UUID(attempt_id))
+
+
+@boundary_task("delivery.cancel_attempt")
+def cancel_attempt(attempt_id: str, reason: str = "") -> str:
+    return cancel_at_provider(uuid.UUID(attempt_id), reason)
+
+
+@boundary_task("delivery.give_up_search")
+def give_up(attempt_id: str) -> str:
+    return give_up_search(uuid.UUID(attempt_id))
+
+
+@boundary_task("tracking.poll", max_retries=3)
+def poll(attempt_id: str) -> str:
+    return poll_attempt(uuid.UUID(attempt_id))
+
+
+@db_task("tracking.apply")
+def apply(session: Session, event_id: int) -> str:
+    return apply_event(session, int(event_id))
+
+
+@db_task("tracking.poll_due")
+def poll_due(session: Session) -> int:
+    return len(claim_due(session))
+
+
+@db_task("delivery.sweep")
+def sweep_deliveries(session: Session) -> dict[str, int]:
+    return sweep(session)

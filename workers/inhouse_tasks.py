@@ -1,0 +1,18 @@
+"""In-house courier tasks: the beat sweep that moves expired offers to the next courier."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from core.settings import get_settings
+from providers.inhouse import service
+from providers.inhouse.config import InhouseSettings
+from workers.base import db_task
+
+
+@db_task("inhouse.sweep_offers", max_retries=0)
+def sweep_offers(session: Session) -> dict[str, int]:
+    """Expire offers past their deadline, offer those jobs to the next nearest courier, and
+    end searches past their deadline as no_courier. Idempotent; a missed run only delays."""
+    config = InhouseSettings.model_validate(get_settings().provider("inhouse"))
+    return service.sweep(session, config)
