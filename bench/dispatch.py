@@ -76,7 +76,7 @@ def run(stack: BenchStack, ids: list[uuid.UUID], headers: dict[str, str], *, rat
     for i, d in enumerate(ids):
         body[i] = {"quote_id": str(quote_of[d])}
     load = py_paced(lambda i: f"{stack.api_url}/api/v1/deliveries/{ids[i]}/choose", make,
-                    rate=rate, count=len(ids), max_in_flight=100)
+                    rate=rate, count=len(ids), max_in_flight=100, grace_s=30)
     deadline = time.monotonic() + timeout_s
     booked: dict[uuid.UUID, float] = {}
     while time.monotonic() < deadline:

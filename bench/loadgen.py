@@ -121,7 +121,7 @@ def py_saturate(url: str, make: Callable[[int], Request], *, seconds: float,
 
 
 async def _paced(url: str | Callable[[int], str], make: Callable[[int], Request],
-                 rate: float, count: int, max_in_flight: int) -> LoadResult:
+                 rate: float, count: int, max_in_flight: int, grace_s: float) -> LoadResult:
     latencies: list[float] = []
     counters = {"ok": 0, "errors": 0}
     gate = asyncio.Semaphore(max_in_flight)
@@ -143,18 +143,31 @@ async def _paced(url: str | Callable[[int], str], make: Callable[[int], Request]
             counters["ok" if good else "errors"] += 1
 
         tasks = []
+        scheduled_at = []
         for i in range(count):
             scheduled = began + i / rate
             delay = scheduled - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
+            scheduled_at.append(scheduled)
             tasks.append(asyncio.create_task(one(i, scheduled)))
-        await asyncio.gather(*tasks)
+        # Bounded: whatever has not been answered ``grace_s`` after the last send is cut off
+        # and counted as an error, its latency as at least the time it waited.
+        _, pending = await asyncio.wait(tasks, timeout=grace_s)
+        cut = time.perf_counter()
+        for i, task in enumerate(tasks):
+            if task in pending:
+                task.cancel()
+                latencies.append((cut - scheduled_at[i]) * 1000)
+                counters["errors"] += 1
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
         elapsed = time.perf_counter() - began
     return LoadResult("python-httpx", count, counters["ok"], counters["errors"], elapsed,
                       latencies)
 
 
 def py_paced(url: str | Callable[[int], str], make: Callable[[int], Request], *,
-             rate: float, count: int, max_in_flight: int = 200) -> LoadResult:
-    return asyncio.run(_paced(url, make, rate, count, max_in_flight))
+             rate: float, count: int, max_in_flight: int = 200, grace_s: float = 10
+             ) -> LoadResult:
+    return asyncio.run(_paced(url, make, rate, count, max_in_flight, grace_s))

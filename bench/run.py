@@ -74,7 +74,8 @@ def main() -> int:
                   flush=True)
             results["figures"]["B2"] = _guard(results, "B2", lambda: dispatch.run(
                 stack, ids, resident, rate=_float("BENCH_CHOICE_RATE", 100),
-                latency_ms=_int("BENCH_PROVIDER_LATENCY_MS", 200)))
+                latency_ms=_int("BENCH_PROVIDER_LATENCY_MS", 200),
+                timeout_s=_float("BENCH_B2_TIMEOUT_S", 150)))
             results["figures"]["B2"]["worker"] = f"--pool {pool} --concurrency {concurrency}"
             print("bench: B1 webhook ingest", flush=True)
             results["figures"]["B1"] = _guard(results, "B1", lambda: ingest.run(
@@ -83,7 +84,7 @@ def main() -> int:
                 paced_seconds=_float("BENCH_PACED_S", 5)))
             results["figures"]["B1"]["api_workers"] = int(api_workers)
         results["figures"]["B5"] = {"under_b1_b2": sampler.result()}
-        b2_prefork = _int("BENCH_PREFORK_DELIVERIES", 200)
+        b2_prefork = _int("BENCH_PREFORK_DELIVERIES", 100)
         if b2_prefork:
             print(f"bench: B2 again with the compose worker (prefork x4, {b2_prefork})",
                   flush=True)
@@ -93,19 +94,21 @@ def main() -> int:
             more = data.deliveries_awaiting_choice(b2_prefork)
             results["figures"]["B2_prefork4"] = _guard(results, "B2_prefork4", lambda: (
                 dispatch.run(stack, more, resident, rate=_float("BENCH_CHOICE_RATE", 100),
-                             latency_ms=_int("BENCH_PROVIDER_LATENCY_MS", 200))))
+                             latency_ms=_int("BENCH_PROVIDER_LATENCY_MS", 200),
+                             timeout_s=60)))
         stack.stop("worker")
         print("bench: B3 quote fan-out", flush=True)
         results["figures"]["B3"] = _guard(results, "B3", lambda: fanout.run(
-            deadline_s=_float("BENCH_QUOTE_DEADLINE_S", 1.0), rounds=_int("BENCH_B3_ROUNDS", 10)))
+            deadline_s=_float("BENCH_QUOTE_DEADLINE_S", _default_deadline()),
+            rounds=_int("BENCH_B3_ROUNDS", 4)))
         print("bench: B4 dashboard data", flush=True)
         generated = _guard(results, "B4", lambda: dashboard.generate(
             _int("BENCH_B4_DELIVERIES", 1_000_000), _int("BENCH_B4_EVENTS", 10_000_000),
-            budget_s=_float("BENCH_B4_BUDGET_S", 240)))
+            budget_s=_float("BENCH_B4_BUDGET_S", 150)))
         if generated:
             print(f"bench: B4 queries on {generated}", flush=True)
             queries = _guard(results, "B4", lambda: dashboard.measure(
-                stack, operator, runs=_int("BENCH_B4_RUNS", 100)))
+                stack, operator, runs=_int("BENCH_B4_RUNS", 30)))
             results["figures"]["B4"] = {"data": generated, **queries}
         stack.stop("api")
         stack.stop("sandbox")
@@ -124,6 +127,13 @@ def main() -> int:
     write_markdown(results, RESULTS / "latest.md")
     print((RESULTS / "latest.md").read_text())
     return 1 if results["errors"] else 0
+
+
+def _default_deadline() -> float:
+    """The product's default quote deadline (an office may change it)."""
+    from delivery.policy import Policy
+
+    return Policy().quote_deadline_s
 
 
 def _guard(results: dict, key: str, fn) -> dict:

@@ -28,9 +28,9 @@ def routers() -> tuple:
 
 
 def root_routers() -> tuple:
-    """Routers outside /api/v1: provider webhooks, the courier page, /metrics."""
-    from delivery.handover.endpoints import page_router
+    """Routers outside /api/v1: provider webhooks and /metrics. (The courier's handover page
+    the envelope QR opens, /antar/{token}, is a web page: web/pages/handover.py.)"""
     from delivery.metrics_endpoint import router as metrics
     from delivery.tracking.endpoints import router as webhooks
 
-    return (webhooks, page_router, metrics)
+    return (webhooks, metrics)

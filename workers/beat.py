@@ -31,6 +31,11 @@ def beat_schedule(settings: Settings) -> dict:
             "schedule": timedelta(seconds=settings.delivery_sweep_interval),
             "options": {"expires": max(settings.delivery_sweep_interval * 2, 5)},
         },
+        "tracking-purge-raw": {
+            "task": "tracking.purge_raw",
+            "schedule": timedelta(hours=12),
+            "options": {"expires": 3600},
+        },
         "outbox-purge": {
             "task": "outbox.purge",
             "schedule": timedelta(hours=6),

@@ -16,7 +16,7 @@ from delivery.booking.service import book_attempt, cancel_at_provider, give_up_s
 from delivery.quotes.service import refresh_quotes
 from delivery.sweeper import sweep
 from delivery.tracking.polling import claim_due, poll_attempt
-from delivery.tracking.service import apply_event
+from delivery.tracking.service import apply_event, purge_raw_bodies
 from providers.errors import TransientProviderError
 from workers.base import backoff, db_task
 from workers.celery_app import MAX_RETRY_DELAY, app
@@ -88,3 +88,8 @@ def poll_due(session: Session) -> int:
 @db_task("delivery.sweep")
 def sweep_deliveries(session: Session) -> dict[str, int]:
     return sweep(session)
+
+
+@db_task("tracking.purge_raw")
+def purge_raw(session: Session) -> int:
+    return purge_raw_bodies(session)

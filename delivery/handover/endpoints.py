@@ -1,14 +1,10 @@
-"""The courier handover page (no login: the envelope's QR token is the key) and the JSON
-endpoints it uses under /api/v1/handover/{token}/... The web engineer restyles the page;
-the JSON endpoints are the contract."""
+"""The courier handover JSON endpoints (no login: the envelope's QR token is the key) under
+/api/v1/handover/{token}/... The server-rendered page the QR opens, ``/antar/{token}``, lives
+in ``web/pages/handover.py`` and calls the same service."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -17,10 +13,7 @@ from core.requests.uploads import Upload, require_file
 from core.storage import storage_from_settings
 from delivery.handover import service
 
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-
 api_router = APIRouter(prefix="/handover/{token}", tags=["handover"])
-page_router = APIRouter(tags=["handover"])
 
 
 class HandoverView(BaseModel):
@@ -89,10 +82,3 @@ def add_photo(token: str, upload: Upload, session: SessionDep,
     record = service.add_photo(session, storage_from_settings(settings), token,
                                require_file(upload))
     return PhotoOut(id=str(record.id), kind=str(record.kind))
-
-
-@page_router.get("/antar/{token}", response_class=HTMLResponse, include_in_schema=False)
-def handover_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
-    view = service.view(session, service.by_token(session, token))
-    return templates.TemplateResponse(request, "handover.html", {
-        "v": view, "api_base": f"/api/v1/handover/{token}"})

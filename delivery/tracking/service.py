@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
@@ -140,3 +140,16 @@ def events_to_retry(session: Session, *, older_than: timedelta, limit: int = 500
 def attempt_events(session: Session, attempt_id: uuid.UUID) -> list[TrackingEvent]:
     return list(session.scalars(select(TrackingEvent).where(
         TrackingEvent.attempt_id == attempt_id).order_by(TrackingEvent.id)))
+
+
+RAW_RETENTION = timedelta(days=30)
+
+
+def purge_raw_bodies(session: Session, *, older_than: timedelta = RAW_RETENTION) -> int:
+    """Raw provider bodies carry names, phones and addresses (UU PDP): keep them for
+    disputes only as long as needed; the normalized event and its outcome stay."""
+    result = session.execute(
+        update(TrackingEvent)
+        .where(TrackingEvent.received_at < utcnow() - older_than, TrackingEvent.body != "")
+        .values(body="", headers={}))
+    return result.rowcount or 0

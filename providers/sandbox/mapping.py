@@ -168,9 +168,17 @@ def parse_order_update(order: Mapping[str, Any], *, event_id: str | None = None,
     )
 
 
+# Event types that carry an order snapshot; any other type is kept but never applied.
+TRACKED_EVENT_TYPES = frozenset({"order.status", "order.location"})
+
+
 def parse_webhook_body(body: bytes) -> list[TrackingUpdate]:
     try:
         event = json.loads(body)
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            raise WebhookRejected("malformed webhook: no event type", provider=PROVIDER)
+        if event["type"] not in TRACKED_EVENT_TYPES:
+            return []
         return [parse_order_update(event["order"], event_id=str(event["event_id"]),
                                    occurred_at=parse_time(event["occurred_at"]))]
     except (ValueError, KeyError, TypeError) as exc:

@@ -140,6 +140,45 @@ POLICY: dict[str, Rule] = {
     "GET /api/v1/courier/jobs/{job_id}": Rule(roles(COURIER), o.courier_jobs),
     "POST /api/v1/courier/jobs/{job_id}/status": Rule(roles(COURIER), o.courier_jobs,
                                                       json={"status": "at_pickup"}),
+    # deliveries: residents (delivery/quotes/endpoints.py)
+    "POST /api/v1/deliveries": Rule(roles(RESIDENT)),
+    "GET /api/v1/deliveries/by-request/{request_id}": Rule(roles(RESIDENT),
+                                                           o.delivery_requests),
+    "GET /api/v1/deliveries/{delivery_id}": Rule(roles(RESIDENT), o.delivery_ids),
+    "POST /api/v1/deliveries/{delivery_id}/choose": Rule(
+        roles(RESIDENT), o.delivery_ids, json={"quote_id": "00000000-0000-4000-8000-000000000000"}),
+    "POST /api/v1/deliveries/{delivery_id}/quotes": Rule(roles(RESIDENT), o.delivery_ids),
+    "POST /api/v1/deliveries/{delivery_id}/cancel": Rule(roles(RESIDENT), o.delivery_ids,
+                                                         json={"reason": "Tidak jadi"}),
+    # deliveries: the courier handover JSON (the envelope token is the key)
+    "GET /api/v1/handover/{token}": Rule(EVERYONE, o.envelope_tokens),
+    "POST /api/v1/handover/{token}/pickup": Rule(EVERYONE, o.envelope_tokens,
+                                                 json={"courier_name": "Budi Kurir"}),
+    "POST /api/v1/handover/{token}/pin": Rule(EVERYONE, o.envelope_tokens,
+                                              json={"pin": "123456"}),
+    "POST /api/v1/handover/{token}/originals": Rule(EVERYONE, o.envelope_tokens,
+                                                    json={"checked": []}),
+    "POST /api/v1/handover/{token}/photo": Rule(EVERYONE, o.envelope_tokens, files=o.scan_file),
+    # deliveries: operators (delivery/operators/endpoints.py)
+    "GET /api/v1/operator/deliveries": Rule(STAFF),
+    "GET /api/v1/operator/deliveries/{delivery_id}": Rule(STAFF, o.delivery_ids),
+    "POST /api/v1/operator/deliveries/{delivery_id}/retry": Rule(STAFF, o.delivery_ids,
+                                                                 json={}),
+    "POST /api/v1/operator/deliveries/{delivery_id}/cancel": Rule(
+        STAFF, o.delivery_ids, json={"reason": "Salah alamat"}),
+    "POST /api/v1/operator/deliveries/{delivery_id}/switch-to-pickup": Rule(STAFF,
+                                                                            o.delivery_ids),
+    "POST /api/v1/operator/deliveries/{delivery_id}/originals-received": Rule(
+        STAFF, o.delivery_ids, json={"originals_checked": []}),
+    "POST /api/v1/operator/deliveries/{delivery_id}/envelope": Rule(STAFF, o.delivery_ids),
+    "POST /api/v1/operator/deliveries/{delivery_id}/reset-pin": Rule(STAFF, o.delivery_ids),
+    "POST /api/v1/operator/deliveries/{delivery_id}/clear-alert": Rule(STAFF, o.delivery_ids),
+    "GET /api/v1/operator/providers": Rule(STAFF),
+    "GET /api/v1/admin/delivery-policy": Rule(roles(OFFICE_ADMIN)),
+    "PATCH /api/v1/admin/delivery-policy": Rule(roles(OFFICE_ADMIN), json={}),
+    # provider webhooks (signed, no role) and metrics
+    "POST /webhooks/{provider}": Rule(NOBODY, o.static(provider="sandbox")),
+    "GET /metrics": Rule(EVERYONE),
     # web pages
     "GET /": Rule(EVERYONE),
     "GET /masuk": Rule(EVERYONE),

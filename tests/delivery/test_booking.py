@@ -140,3 +140,34 @@ def test_too_far_is_refused_before_anything(client, demo, providers_env, install
         "request_id": str(rid), "address": "Jl. Jauh Sekali, Bandung", "lat": -6.9,
         "lng": 107.6})
     assert response.status_code == 422
+
+
+def test_concurrent_choices_book_once(client, demo, providers_env, installed, outbox):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.models import User
+    from delivery.quotes import service as quotes
+
+    created = ask_delivery(client, demo, finished_request(originals=False))
+    outbox()
+    view = client.get(f"/api/v1/deliveries/{created['id']}", headers=demo.headers(SITI)).json()
+    quote_id = uuid.UUID(view["quotes"][0]["id"])
+    resident_id = demo.user(SITI).id
+
+    def choose(_: int) -> str:
+        try:
+            with unit_of_work() as s:
+                resident = s.get(User, resident_id)
+                quotes.choose(s, resident, uuid.UUID(created["id"]), quote_id)
+            return "ok"
+        except Conflict:
+            return "conflict"
+        except Exception as exc:  # SQLite refuses a second writer outright
+            return type(exc).__name__
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(choose, range(8)))
+    assert results.count("ok") == 1, results
+    assert len(attempts(created["id"])) == 1
+    outbox()
+    assert len(providers_env.simulator.orders) == 1

@@ -61,13 +61,13 @@ def test_metrics(client, demo, providers_env, installed, outbox):
                           "order": {"order_id": "7", "status": "CREATED",
                                     "updated_at": "2026-01-01T00:00:00Z"}})
     with unit_of_work() as s:
-        breaker.record_failure(s, "sandbox", "x", retry_after=1)
+        breaker.record_failure(s, "lalamove", "x")
     text = client.get("/metrics").text
     assert 'sipoke_deliveries{state="quoting"} 1.0' in text
     assert 'sipoke_webhooks_total{outcome="rejected",provider="sandbox"}' in text
     assert 'sipoke_webhooks_total{outcome="stored",provider="sandbox"}' in text
     assert "sipoke_webhook_ingest_seconds_bucket" in text
-    assert 'sipoke_provider_circuit_open{provider="sandbox"} 0.0' in text
+    assert 'sipoke_provider_circuit_open{provider="lalamove"} 0.0' in text
     assert "sipoke_outbox_backlog" in text
     outbox()
     text = client.get("/metrics").text

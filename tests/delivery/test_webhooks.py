@@ -122,3 +122,23 @@ def test_untracked_event_types_are_kept_once(client, demo, providers_env, instal
     second = post_webhook(client, event)
     assert second.json()["duplicates"] == 1, (first.text, second.text)
     assert _events() == 1
+
+
+def test_raw_bodies_are_purged_after_retention(client, demo, providers_env, installed):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from core.db import utcnow
+    from delivery.tracking.service import purge_raw_bodies
+
+    post_webhook(client, status_event({"order_id": "5", "status": "CREATED",
+                                       "updated_at": "2026-01-01T00:00:00Z"}, "CREATED"))
+    with unit_of_work() as s:
+        assert purge_raw_bodies(s) == 0  # fresh bodies stay
+        s.execute(update(TrackingEvent).values(received_at=utcnow() - timedelta(days=31)))
+    with unit_of_work() as s:
+        assert purge_raw_bodies(s) == 1
+    with unit_of_work() as s:
+        event = s.scalars(select(TrackingEvent)).one()
+        assert event.body == "" and event.status == "booked"

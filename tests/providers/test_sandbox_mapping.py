@@ -72,9 +72,11 @@ def test_parse_webhook_and_malformed_bodies() -> None:
                        "occurred_at": "2030-01-01T00:05:00Z", "order": ORDER}).encode()
     [update] = mapping.parse_webhook_body(body)
     assert update.provider_event_id == "evt_1"
-    for bad in (b"not json", b"{}", b'{"order": {}}'):
+    for bad in (b"not json", b"{}", b"[]", b'{"type": "order.status", "order": {}}'):
         with pytest.raises(WebhookRejected):
             mapping.parse_webhook_body(bad)
+    # A well-formed event of a type we do not track is accepted and yields no update.
+    assert mapping.parse_webhook_body(b'{"type": "wallet.balance", "event_id": "e"}') == []
 
 
 def test_signature_is_hmac_sha256_over_timestamp_dot_body() -> None:

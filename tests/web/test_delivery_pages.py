@@ -63,7 +63,7 @@ def test_choosing_delivery_on_the_page_starts_quoting(client, demo, read_otp):
 
 
 def test_tracking_page_shows_state_and_map(client, demo, read_otp):
-    delivery_id, request_id = _delivery(client, demo)
+    _, request_id = _delivery(client, demo)
     resident_sign_in(client, SITI, read_otp)
     page = client.get(f"/permohonan/{request_id}/lacak")
     assert page.status_code == 200

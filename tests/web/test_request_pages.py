@@ -157,3 +157,20 @@ def test_other_office_request_answers_404(client, demo, read_otp):
     resident_sign_in(client, RESIDENT_OTHER_OFFICE, read_otp)
     assert client.get(f"/permohonan/{request_id}").status_code == 404
     assert client.get("/layanan/mekarjaya/domisili/ajukan").status_code == 404
+
+
+def test_too_large_upload_is_refused_next_to_the_requirement(client, demo, read_otp,
+                                                             monkeypatch):
+    from core.settings import reset_settings_cache
+
+    request_id = _new_domisili(client, read_otp)
+    monkeypatch.setenv("SIPOKE_MAX_UPLOAD_BYTES", "2048")
+    reset_settings_cache()
+    try:
+        r = _upload(client, request_id, "ktp", demo_png("ktp") + b"\x00" * 200_000, "ktp.png")
+    finally:
+        monkeypatch.delenv("SIPOKE_MAX_UPLOAD_BYTES")
+        reset_settings_cache()
+    assert r.status_code == 422
+    assert 'id="err-ktp"' in r.text and "terlalu besar" in r.text
+    assert "Belum diunggah" in client.get(f"/permohonan/{request_id}").text

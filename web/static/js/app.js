@@ -51,6 +51,14 @@
     form.querySelector("[name=lng]").value = lng.toFixed(6);
     var pin = svg.querySelector(".pin-dest");
     if (pin) { pin.setAttribute("cx", x.toFixed(1)); pin.setAttribute("cy", y.toFixed(1)); }
+    var label = svg.querySelector(".label-dest");
+    if (label) { label.setAttribute("x", (x + 12).toFixed(1)); label.setAttribute("y", (y + 4).toFixed(1)); }
+    var route = svg.querySelector(".route");
+    if (route) {
+      var stops = route.getAttribute("points").trim().split(/\s+/);
+      stops[stops.length - 1] = x.toFixed(1) + "," + y.toFixed(1);
+      route.setAttribute("points", stops.join(" "));
+    }
   });
 
   // A confirm step for destructive buttons, without inline script (CSP forbids it).
