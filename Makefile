@@ -37,9 +37,12 @@ test: install lint
 bench: install
 	timeout 600 $(BIN)/python -m bench
 
-# Fault-injection tests (tests/faults): they start their own Redis/PostgreSQL to kill.
+# Fault-injection tests (tests/faults, slow ones included; they start their own Redis and
+# PostgreSQL to kill) and the authorization matrix (tests/authz). `make test` runs the fast
+# fault tests only.
 faults: install
-	@$(BIN)/python -m pytest tests/faults -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
+	@SIPOKE_FAULTS_SLOW=1 $(BIN)/python -m pytest tests/faults tests/authz -p no:cacheprovider \
+		$(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make faults: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
 

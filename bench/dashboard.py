@@ -25,7 +25,7 @@ from bench.stack import BenchStack
 STATES = ("completed",) * 7 + ("cancelled", "in_transit", "searching_courier",
                                "returned_to_office", "pickup_offered", "awaiting_choice",
                                "delivered")
-BATCH = 1_000_000
+BATCH = 250_000
 
 
 def _ids() -> dict[str, str]:

@@ -65,7 +65,7 @@ def stored_events() -> int:
 
 def _saturate(url: str, orders: list[dict], tmp: Path, seconds: int) -> LoadResult:
     if have_wrk():
-        requests = [signed_request(orders[i % len(orders)]) for i in range(60_000)]
+        requests = [signed_request(orders[i % len(orders)]) for i in range(20_000)]
         return wrk_saturate(url, requests, tmp, seconds=seconds)
     return py_saturate(url, lambda i: signed_request(orders[i % len(orders)]),
                        seconds=seconds, concurrency=32)

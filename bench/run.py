@@ -1,5 +1,6 @@
 """``make bench``: build the stack, run B2 -> B1 (with B5 sampling) -> B3 -> B4 -> B5
-embedded, write ``bench/results/latest.json`` and ``latest.md``, tear everything down.
+embedded, write ``bench/results/latest.json`` and ``latest.md`` (after every phase, so a run
+cut short keeps its figures), tear everything down.
 
 Sizes and durations come from ``BENCH_*`` environment variables (defaults fit the 10-minute
 budget on a 2-core machine); every load is bounded in count and time and goes to 127.0.0.1.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import sys
 import time
 import traceback
@@ -32,7 +34,6 @@ def _float(name: str, default: float) -> float:
 
 
 def machine() -> dict:
-    cpus = os.cpu_count()
     model = ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -41,92 +42,21 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpus": cpus, "cpu": model, "python": platform.python_version(),
-            "load_avg_at_start": os.getloadavg()}
+    return {"cpus": os.cpu_count(), "cpu": model, "python": platform.python_version(),
+            "load_avg_at_start": [round(x, 1) for x in os.getloadavg()]}
 
 
-def main() -> int:
-    began = time.monotonic()
-    results: dict = {"started_at": datetime.now(UTC).isoformat(), "machine": machine(),
-                     "figures": {}, "errors": {}}
-    stack = BenchStack()
-    api_workers = os.environ.get("BENCH_API_WORKERS", "2")
-    try:
-        print("bench: database, migrations, demo data", flush=True)
-        stack.create_database()
-        data.bind(stack)
-        data.seed()
-        stack.start("sandbox", "sandbox-provider", "--port", str(stack.sandbox_port),
-                    "--webhook-url", "none", "--time-scale", "0.001",
-                    url=f"{stack.sandbox_url}/healthz")
-        stack.start("api", "api", "--workers", api_workers, url=f"{stack.api_url}/healthz")
-        pool = os.environ.get("BENCH_WORKER_POOL", "threads")
-        concurrency = os.environ.get("BENCH_WORKER_CONCURRENCY", "32")
-        stack.start("worker", "worker", "--pool", pool, "--concurrency", concurrency)
-        time.sleep(3)
-        resident = data.bearer(data.SITI)
-        operator = data.bearer(data.OPERATOR)
-        count = _int("BENCH_DELIVERIES", 1000)
-        ids = data.deliveries_awaiting_choice(count)
-        pids = {"api": stack.processes["api"].pid, "worker": stack.processes["worker"].pid}
-        with memory.RssSampler(pids) as sampler:
-            print(f"bench: B2 dispatch ({count} deliveries, worker {pool} x{concurrency})",
-                  flush=True)
-            results["figures"]["B2"] = _guard(results, "B2", lambda: dispatch.run(
-                stack, ids, resident, rate=_float("BENCH_CHOICE_RATE", 100),
-                latency_ms=_int("BENCH_PROVIDER_LATENCY_MS", 200),
-                timeout_s=_float("BENCH_B2_TIMEOUT_S", 150)))
-            results["figures"]["B2"]["worker"] = f"--pool {pool} --concurrency {concurrency}"
-            print("bench: B1 webhook ingest", flush=True)
-            results["figures"]["B1"] = _guard(results, "B1", lambda: ingest.run(
-                stack, seconds=_int("BENCH_SATURATION_S", 10),
-                paced_rate=_float("BENCH_PACED_RATE", 1000),
-                paced_seconds=_float("BENCH_PACED_S", 5)))
-            results["figures"]["B1"]["api_workers"] = int(api_workers)
-        results["figures"]["B5"] = {"under_b1_b2": sampler.result()}
-        b2_prefork = _int("BENCH_PREFORK_DELIVERIES", 100)
-        if b2_prefork:
-            print(f"bench: B2 again with the compose worker (prefork x4, {b2_prefork})",
-                  flush=True)
-            stack.stop("worker")
-            stack.start("worker", "worker", "--concurrency", "4")
-            time.sleep(4)
-            more = data.deliveries_awaiting_choice(b2_prefork)
-            results["figures"]["B2_prefork4"] = _guard(results, "B2_prefork4", lambda: (
-                dispatch.run(stack, more, resident, rate=_float("BENCH_CHOICE_RATE", 100),
-                             latency_ms=_int("BENCH_PROVIDER_LATENCY_MS", 200),
-                             timeout_s=60)))
-        stack.stop("worker")
-        print("bench: B3 quote fan-out", flush=True)
-        results["figures"]["B3"] = _guard(results, "B3", lambda: fanout.run(
-            deadline_s=_float("BENCH_QUOTE_DEADLINE_S", _default_deadline()),
-            rounds=_int("BENCH_B3_ROUNDS", 4)))
-        print("bench: B4 dashboard data", flush=True)
-        generated = _guard(results, "B4", lambda: dashboard.generate(
-            _int("BENCH_B4_DELIVERIES", 1_000_000), _int("BENCH_B4_EVENTS", 10_000_000),
-            budget_s=_float("BENCH_B4_BUDGET_S", 150)))
-        if generated:
-            print(f"bench: B4 queries on {generated}", flush=True)
-            queries = _guard(results, "B4", lambda: dashboard.measure(
-                stack, operator, runs=_int("BENCH_B4_RUNS", 30)))
-            results["figures"]["B4"] = {"data": generated, **queries}
-        stack.stop("api")
-        stack.stop("sandbox")
-        print("bench: B5 embedded stack (sipoke run)", flush=True)
-        results["figures"]["B5"]["embedded"] = _guard(results, "B5", memory.embedded_stack)
-    finally:
-        for name in list(stack.processes):
-            tail = stack.log_tail(name)
-            if "Traceback" in tail:
-                results["errors"][f"{name}_log"] = tail
-        stack.close()
+def _stop(*_: object) -> None:
+    raise SystemExit(143)  # let ``finally`` stop the processes and drop the database
+
+
+def save(results: dict, began: float) -> None:
     results["seconds"] = round(time.monotonic() - began, 1)
+    results["load_avg_now"] = [round(x, 1) for x in os.getloadavg()]
     results["verdicts"] = evaluate(results["figures"])
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     write_markdown(results, RESULTS / "latest.md")
-    print((RESULTS / "latest.md").read_text())
-    return 1 if results["errors"] else 0
 
 
 def _default_deadline() -> float:
@@ -143,6 +73,93 @@ def _guard(results: dict, key: str, fn) -> dict:
         results["errors"][key] = "".join(traceback.format_exception(exc))[-3000:]
         print(f"bench: {key} failed: {exc!r}", file=sys.stderr, flush=True)
         return {}
+
+
+def main() -> int:
+    began = time.monotonic()
+    signal.signal(signal.SIGTERM, _stop)
+    budget = _float("BENCH_BUDGET_S", 540)
+    results: dict = {"started_at": datetime.now(UTC).isoformat(), "machine": machine(),
+                     "figures": {}, "errors": {}, "phase_started_s": {}}
+    figures = results["figures"]
+
+    def phase(name: str) -> None:
+        results["phase_started_s"][name] = round(time.monotonic() - began, 1)
+        save(results, began)
+        print(f"bench: {name} (t={results['phase_started_s'][name]} s)", flush=True)
+
+    stack = BenchStack()
+    api_workers = os.environ.get("BENCH_API_WORKERS", "2")
+    pool = os.environ.get("BENCH_WORKER_POOL", "threads")
+    concurrency = os.environ.get("BENCH_WORKER_CONCURRENCY", "32")
+    rate = _float("BENCH_CHOICE_RATE", 100)
+    latency = _int("BENCH_PROVIDER_LATENCY_MS", 200)
+    try:
+        phase("setup: database, migrations, demo data, processes")
+        stack.create_database()
+        data.bind(stack)
+        data.seed()
+        stack.start("sandbox", "sandbox-provider", "--port", str(stack.sandbox_port),
+                    "--webhook-url", "none", "--time-scale", "0.001",
+                    url=f"{stack.sandbox_url}/healthz")
+        stack.start("api", "api", "--workers", api_workers, url=f"{stack.api_url}/healthz")
+        stack.start("worker", "worker", "--pool", pool, "--concurrency", concurrency)
+        time.sleep(3)
+        resident = data.bearer(data.SITI)
+        operator = data.bearer(data.OPERATOR)
+        count = _int("BENCH_DELIVERIES", 1000)
+        ids = data.deliveries_awaiting_choice(count)
+        pids = {"api": stack.processes["api"].pid, "worker": stack.processes["worker"].pid}
+        with memory.RssSampler(pids) as sampler:
+            phase(f"B2 dispatch ({count} deliveries, worker {pool} x{concurrency})")
+            figures["B2"] = _guard(results, "B2", lambda: dispatch.run(
+                stack, ids, resident, rate=rate, latency_ms=latency,
+                timeout_s=_float("BENCH_B2_TIMEOUT_S", 120)))
+            figures["B2"]["worker"] = f"--pool {pool} --concurrency {concurrency}"
+            phase("B1 webhook ingest")
+            figures["B1"] = _guard(results, "B1", lambda: ingest.run(
+                stack, seconds=_int("BENCH_SATURATION_S", 10),
+                paced_rate=_float("BENCH_PACED_RATE", 1000),
+                paced_seconds=_float("BENCH_PACED_S", 5)))
+            figures["B1"]["api_workers"] = int(api_workers)
+        figures["B5"] = {"under_b1_b2": sampler.result()}
+        prefork = _int("BENCH_PREFORK_DELIVERIES", 50)
+        if prefork:
+            phase(f"B2 again with the compose worker (prefork x4, {prefork} deliveries)")
+            stack.stop("worker")
+            stack.start("worker", "worker", "--concurrency", "4")
+            time.sleep(4)
+            more = data.deliveries_awaiting_choice(prefork)
+            figures["B2_prefork4"] = _guard(results, "B2_prefork4", lambda: dispatch.run(
+                stack, more, resident, rate=rate, latency_ms=latency, timeout_s=30))
+        stack.stop("worker")
+        phase("B3 quote fan-out")
+        figures["B3"] = _guard(results, "B3", lambda: fanout.run(
+            deadline_s=_float("BENCH_QUOTE_DEADLINE_S", _default_deadline()),
+            rounds=_int("BENCH_B3_ROUNDS", 4)))
+        phase("B4 dashboard data")
+        left = budget - (time.monotonic() - began) - _float("BENCH_B4_RESERVE_S", 150)
+        generated = _guard(results, "B4", lambda: dashboard.generate(
+            _int("BENCH_B4_DELIVERIES", 1_000_000), _int("BENCH_B4_EVENTS", 10_000_000),
+            budget_s=max(20.0, left)))
+        if generated:
+            phase(f"B4 queries on {generated}")
+            queries = _guard(results, "B4", lambda: dashboard.measure(
+                stack, operator, runs=_int("BENCH_B4_RUNS", 30)))
+            figures["B4"] = {"data": generated, **queries}
+        stack.stop("api")
+        stack.stop("sandbox")
+        phase("B5 embedded stack (sipoke run)")
+        figures["B5"]["embedded"] = _guard(results, "B5", memory.embedded_stack)
+    finally:
+        for name in list(stack.processes):
+            tail = stack.log_tail(name)
+            if "Traceback" in tail:
+                results["errors"][f"{name}_log"] = tail
+        stack.close()
+        save(results, began)
+    print((RESULTS / "latest.md").read_text())
+    return 1 if results["errors"] else 0
 
 
 if __name__ == "__main__":

@@ -1,26 +1,58 @@
 """The delivery side's only door to providers: the registry, never a concrete adapter.
 
-Every call made here happens OUTSIDE a database transaction (DESIGN rule 1); callers load
-what they need, commit, call, then record the result in a new unit of work.
+Every call made through here happens OUTSIDE a database transaction (DESIGN rule 1); callers
+load what they need, commit, call, then record the result in a new unit of work.
+
+Adapters are built once per process and configuration and shared (the contract makes them
+safe to call from several threads), so a quote or a webhook does not pay for a new HTTP
+client (TLS context) or for re-reading the registry each time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
 
 from core.settings import Settings
 from providers import registry
 from providers.base import Capabilities, ProviderAdapter
 
+_adapters: dict[tuple[int, str, str], ProviderAdapter] = {}
+_lock = threading.Lock()
 
-def adapter(name: str, settings: Settings) -> ProviderAdapter:
-    return registry.get_adapter(name, settings.providers)
+
+def _config_key(settings: Settings, name: str | None = None) -> str:
+    conf = settings.providers if name is None else settings.providers.get(name, {})
+    return json.dumps(conf, sort_keys=True, default=str)
 
 
+def shared_adapter(name: str, settings: Settings) -> ProviderAdapter:
+    # Keyed by process id too: a forked worker child must not reuse its parent's sockets.
+    key = (os.getpid(), name, _config_key(settings, name))
+    with _lock:
+        found = _adapters.get(key)
+        if found is None:
+            found = registry.get_adapter(name, settings.providers)
+            _adapters[key] = found
+        return found
+
+
+@contextmanager
+def adapter(name: str, settings: Settings) -> Iterator[ProviderAdapter]:
+    """``with gateway.adapter(name, settings) as a:`` - the shared adapter (not closed)."""
+    yield shared_adapter(name, settings)
+
+
+@lru_cache(maxsize=64)
 def capabilities(name: str) -> Capabilities:
     return registry.adapter_class(name).capabilities
 
 
+@lru_cache(maxsize=64)
 def display_name(name: str) -> str:
     try:
         return registry.adapter_class(name).display_name
@@ -28,10 +60,25 @@ def display_name(name: str) -> str:
         return name
 
 
+@lru_cache(maxsize=32)
+def _enabled(config_key: str) -> tuple[str, ...]:
+    config = json.loads(config_key)
+    infos = [i for i in registry.describe(config) if i.enabled and not i.error]
+    return tuple(i.name for i in sorted(infos, key=lambda i: (i.priority, i.name)))
+
+
 def enabled_names(settings: Settings) -> list[str]:
     """Providers switched on in this deployment, by priority then name."""
-    infos = [i for i in registry.describe(settings.providers) if i.enabled and not i.error]
-    return [i.name for i in sorted(infos, key=lambda i: (i.priority, i.name))]
+    return list(_enabled(_config_key(settings)))
+
+
+def known(name: str) -> bool:
+    return name in _installed()
+
+
+@lru_cache(maxsize=1)
+def _installed() -> frozenset[str]:
+    return frozenset(registry.installed())
 
 
 def eligible(settings: Settings, *, office_enabled: list[str] | None, distance_m: int,

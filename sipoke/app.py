@@ -21,12 +21,17 @@ def broker_ready() -> None:
         conn.ensure_connection(max_retries=1, timeout=2)
 
 
-def build_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+def install_process_hooks(settings: Settings) -> None:
+    """Process-wide wiring the app relies on (tests re-run it around a cached app)."""
     db.get_engine()
     if settings.outbox_publish_after_commit:
         db.set_after_commit_publisher(publish_after_commit)
     delivery.install()  # core's handover port and the in-house update sink
+
+
+def build_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    install_process_hooks(settings)
     app = create_app(settings, routers=(courier_router, *delivery.routers()),
                      readiness={"broker": broker_ready})
     for router in delivery.root_routers():  # webhooks, courier page, /metrics

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -15,17 +16,28 @@ from core.accounts.service import _issue_session
 from core.db import unit_of_work, utcnow
 from core.models import OutboxMessage, User
 
+_APP_CACHE: dict[str, FastAPI] = {}
+
 
 @pytest.fixture
-def app(settings):
-    from sipoke.app import build_app
+def app(settings) -> Iterator[FastAPI]:
+    """The app, built once per test process.
 
-    application = build_app(settings)
-    # Tests drain the outbox themselves (drain_outbox) or run a real worker.
+    Building ~130 routes costs 0.3-1 s, which every API test would pay again. The app keeps
+    no per-test state: it reads settings per request and data from the database; the
+    process-wide hooks ``build_app`` installs are re-installed here before every test.
+    """
     from core import db
+    from sipoke.app import build_app, install_process_hooks
 
+    install_process_hooks(settings)
+    application = _APP_CACHE.get("app")
+    if application is None:
+        application = _APP_CACHE["app"] = build_app(settings)
+    # Tests drain the outbox themselves (drain_outbox) or run a real worker.
     db.set_after_commit_publisher(None)
-    return application
+    yield application
+    application.dependency_overrides.clear()
 
 
 @pytest.fixture

@@ -178,6 +178,8 @@ def _build_page(request: Request, db: Session, form: FormData) -> Page:
         _check_anonymous_csrf(request, form)
     if auth is not None:
         request.state.viewer = Viewer.of(auth.user)
+        if not request.headers.get("authorization"):
+            request.state.page_csrf = auth.csrf_token  # for an error page's sign-out form
     return Page(request=request, db=db, settings=settings, auth=auth,
                 t=translator_for(request), form=form)
 

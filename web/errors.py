@@ -49,7 +49,10 @@ def render_error(request: Request, status: int, exc: Exception | None = None) ->
         # Nothing from the URL: a 404 for another office's id must read exactly like the 404
         # for an id that does not exist.
         "path": "/",
-        "message": t(_error_key(status, exc)), "detail": detail, "csrf_token": "",
+        "message": t(_error_key(status, exc)), "detail": detail,
+        # Only a browser session's own token (its sign-out form); nothing that varies per
+        # call, so every 404 reads the same.
+        "csrf_token": getattr(request.state, "page_csrf", ""),
         "sign_in": status == 401,
         "flashes": [],
     }, status_code=status)

@@ -104,7 +104,7 @@ def me(user: CurrentUser) -> UserOut:
 def list_users(actor: AdminUser, session: SessionDep,
                role: Role | None = None,
                limit: Annotated[int, Query(ge=1, le=200)] = 50,
-               offset: Annotated[int, Query(ge=0)] = 0) -> list[UserOut]:
+               offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> list[UserOut]:
     users = service.visible_users(session, actor, role=role, limit=limit, offset=offset)
     return [UserOut.model_validate(u) for u in users]
 

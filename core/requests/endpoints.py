@@ -47,7 +47,7 @@ rw_router = APIRouter(prefix="/rw/cover-letters", tags=["cover letters"])
 verify_router = APIRouter(prefix="/verify", tags=["verify"])
 
 Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]  # above: a DB integer overflow (500)
 
 
 def get_storage(settings: Annotated[Settings, Depends(get_settings)]) -> Storage:

@@ -15,6 +15,7 @@ index (one active attempt per delivery) is the last guard.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -53,6 +54,13 @@ from providers.types import (
 )
 
 log = logging.getLogger("sipoke.delivery")
+# A 16-digit run looks like a NIK: never send one to a provider (DESIGN rule 8), even when a
+# resident typed it into the address or the note.
+NIK_LIKE = re.compile(r"(?<!\d)\d{16}(?!\d)")
+
+
+def courier_text(text: str, limit: int = 500) -> str:
+    return NIK_LIKE.sub("[dihapus]", text or "")[:limit]
 
 
 @dataclass(frozen=True)
@@ -76,8 +84,9 @@ def _office_stop(office: Office, fallback_phone: str) -> Stop:
 
 def _resident_stop(delivery: Delivery, note: str) -> Stop:
     return Stop(coordinates=Coordinates(lat=delivery.lat, lng=delivery.lng),
-                address=delivery.address[:500], name=delivery.recipient_name[:120],
-                phone=delivery.recipient_phone, note=note[:500])
+                address=courier_text(delivery.address),
+                name=courier_text(delivery.recipient_name, 120),
+                phone=delivery.recipient_phone, note=courier_text(note))
 
 
 def _plan(session: Session, attempt: DeliveryAttempt, delivery: Delivery) -> _Plan:

@@ -108,7 +108,8 @@ class EnvelopeOut(BaseModel):
 def list_deliveries(actor: OperatorUser, session: SessionDep,
                     state: list[D] | None = Query(default=None),
                     limit: int = Query(default=50, ge=1, le=200),
-                    offset: int = Query(default=0, ge=0)) -> list[OperatorDeliveryOut]:
+                    offset: int = Query(default=0, ge=0, le=1_000_000)
+                    ) -> list[OperatorDeliveryOut]:
     return [OperatorDeliveryOut.of(d) for d in service.listing(
         session, actor, states=state, limit=limit, offset=offset)]
 

@@ -22,7 +22,6 @@ from core.settings import get_settings
 from delivery import gateway
 from delivery.metrics import WEBHOOK_LATENCY, WEBHOOKS
 from delivery.tracking.service import APPLY_TASK, kept_headers, store_ignored, store_update
-from providers import registry
 from providers.errors import CapabilityNotSupported, WebhookRejected
 from providers.types import TrackingUpdate, derive_event_id
 
@@ -74,10 +73,8 @@ def _store(provider: str, body: bytes, updates: list[TrackingUpdate],
 async def receive_webhook(provider: str, request: Request) -> JSONResponse:
     started = time.perf_counter()
     name = provider.lower()
-    try:
-        registry.adapter_class(name)
-    except registry.UnknownProvider:
-        raise NotFound("Penyedia tidak dikenal.") from None
+    if not gateway.known(name):
+        raise NotFound("Penyedia tidak dikenal.")
     body = await _read_limited(request)
     headers = dict(request.headers)
     outcome = "stored"

@@ -44,6 +44,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis,
 SANDBOX_KEY = "e2e-sandbox-key"
 SANDBOX_SECRET = "e2e-sandbox-webhook-secret"
 PIN_RE = re.compile(r"dokumen (\w+)\. PIN serah terima: (\d{6})")
+RETRY_RE = re.compile(r"Task delivery\.book\[([0-9a-f-]+)\] retry: .*timed out")
 
 
 def free_port() -> int:
@@ -342,8 +343,10 @@ def test_delivery_end_to_end(stack: Stack, demo, gateway) -> None:
     wait_until(lambda: state_of(did5) in ("searching_courier", "courier_assigned",
                                            "picked_up", "in_transit", "delivered"),
                "the timed-out booking resolved", stack, timeout=40)
-    wait_until(lambda: "delivery.book" in (stack.logs / "worker.log").read_text().split(
-        "retry: Retry in")[-1], "the booking retry to run", stack)
+    retried = RETRY_RE.findall((stack.logs / "worker.log").read_text())
+    assert retried, "the timed-out booking was retried"
+    wait_until(lambda: f"Task delivery.book[{retried[-1]}] succeeded" in (
+        stack.logs / "worker.log").read_text(), "the booking retry to finish", stack)
     [attempt5] = attempts(did5)
     assert attempt5.status in ("active", "done")
     assert len(stack.orders_for(attempt5.reference)) == 1

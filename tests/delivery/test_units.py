@@ -94,3 +94,10 @@ def test_fan_out_keeps_partial_answers_within_the_deadline(client, demo, provide
 @pytest.mark.parametrize("state", [D.completed, D.cancelled])
 def test_terminal_states_have_no_exit(state):
     assert not ALLOWED_TRANSITIONS[state]
+
+
+def test_nik_like_numbers_never_reach_a_courier():
+    from delivery.booking.service import courier_text
+
+    text = courier_text("Rumah pagar hijau, NIK 3276015708900001, telp 0812345678")
+    assert "3276015708900001" not in text and "0812345678" in text

@@ -5,6 +5,7 @@ instances on spare ports, never the shared ones."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -21,13 +22,14 @@ from tests.delivery.conftest import (  # noqa: F401 - fixtures shared with the d
     providers_env,
     sandbox_server,
 )
+from tests.faults.procs import own_redis, processes  # noqa: F401 - fixtures
 
 
 @dataclass
 class Seen:
     """Every request the sandbox received: (method, path, headers, body)."""
 
-    requests: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
+    requests: list[tuple[str, str, dict[str, str], bytearray]] = field(default_factory=list)
 
     def count(self, method: str, path: str) -> int:
         return sum(1 for m, p, _, _ in self.requests if m == method and p == path)
@@ -43,20 +45,17 @@ class _Recorder:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
+        body = bytearray()  # filled as it arrives; recorded at the start of the request
+        headers = {k.decode(): v.decode(errors="replace") for k, v in scope["headers"]}
+        self.seen.requests.append((scope["method"], scope["path"], headers, body))
 
         async def recording_receive():
             message = await receive()
             if message["type"] == "http.request":
-                chunks.append(message.get("body", b""))
+                body.extend(message.get("body", b""))
             return message
 
-        headers = {k.decode(): v.decode(errors="replace") for k, v in scope["headers"]}
-        try:
-            await self.app(scope, recording_receive, send)
-        finally:
-            self.seen.requests.append((scope["method"], scope["path"], headers,
-                                       b"".join(chunks)))
+        await self.app(scope, recording_receive, send)
 
 
 @dataclass
@@ -87,3 +86,15 @@ def recorded_sandbox(engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Record
     reset_settings_cache()
     with server.running():
         yield RecordedSandbox(server, seen)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slow fault tests (subprocesses, recovery timers) run under ``make faults``
+    (SIPOKE_FAULTS_SLOW=1); ``make test`` and CI run the fast ones only."""
+    if os.environ.get("SIPOKE_FAULTS_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow fault test: run `make faults`")
+    here = os.path.dirname(__file__)
+    for item in items:
+        if "slow" in item.keywords and str(item.fspath).startswith(here):
+            item.add_marker(skip)

@@ -177,6 +177,7 @@ def test_f7_retry_after_holds_every_caller_off(client, demo, recorded_sandbox, i
     assert len(_orders_for(sandbox, attempts(chosen[0][0])[0].reference)) == 1
 
 
+@pytest.mark.slow  # up to 30 s per backend: the pool timeout of the requests that fail
 def test_f12_hundred_concurrent_choices_book_once(client, demo, recorded_sandbox, installed,
                                                   outbox):
     sandbox = recorded_sandbox.server

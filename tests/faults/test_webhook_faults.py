@@ -45,7 +45,7 @@ def _order(server, delivery_id: str) -> dict:
     return order_snapshot(server, attempt.provider_order_id)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 def test_f9_any_arrival_order_reaches_the_same_state(client, demo, providers_env, installed,
                                                       outbox, seed):
     delivery_id, _ = booked(client, demo, outbox)

@@ -165,3 +165,12 @@ def test_static_assets_are_vendored_and_cacheable(client):
     assert r.status_code == 200 and "htmx" in r.text[:200]
     assert "immutable" in r.headers["cache-control"]
     assert client.get("/static/css/app.css").status_code == 200
+
+
+def test_error_page_keeps_a_working_sign_out(client, demo):
+    sign_in_as(client, "operator.mekarjaya")
+    missing = client.get("/operator/permohonan/00000000-0000-0000-0000-000000000000")
+    assert missing.status_code == 404
+    r = client.post("/keluar", data={"csrf_token": csrf_of(missing.text)},
+                    follow_redirects=False)
+    assert r.status_code == 303

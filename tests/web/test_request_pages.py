@@ -174,3 +174,32 @@ def test_too_large_upload_is_refused_next_to_the_requirement(client, demo, read_
     assert r.status_code == 422
     assert 'id="err-ktp"' in r.text and "terlalu besar" in r.text
     assert "Belum diunggah" in client.get(f"/permohonan/{request_id}").text
+
+
+def test_revision_asked_on_the_page_and_sent_back_by_the_resident(client, demo, read_otp):
+    from tests.core.request_helpers import submitted_request
+
+    request_id = submitted_request(client, demo.headers(RESIDENT_A))["id"]
+    sign_in_as(client, "operator.mekarjaya")
+    detail = client.get(f"/operator/permohonan/{request_id}")
+    token = csrf_of(detail.text)
+    client.post(f"/operator/permohonan/{request_id}/tangani", data={"csrf_token": token})
+    short = client.post(f"/operator/permohonan/{request_id}/perbaikan",
+                        data={"note": "x", "csrf_token": token})
+    assert short.status_code == 422 and 'id="f-note-err"' in short.text
+    r = client.post(f"/operator/permohonan/{request_id}/perbaikan",
+                    data={"note": "Foto KK buram, mohon foto ulang", "csrf_token": token},
+                    follow_redirects=False)
+    assert r.status_code == 303
+
+    client.cookies.clear()
+    resident_sign_in(client, RESIDENT_A, read_otp)
+    page = client.get(f"/permohonan/{request_id}")
+    assert "Foto KK buram" in page.text and "Kirim perbaikan" in page.text
+    assert f"/permohonan/{request_id}/unggah/kk" in page.text
+    assert _upload(client, request_id, "kk", demo_png("kk baru"), "kk.png").status_code == 303
+    page = client.get(f"/permohonan/{request_id}")
+    r = client.post(f"/permohonan/{request_id}/kirim", data={"csrf_token": csrf_of(page.text)},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    assert "Diverifikasi petugas" in client.get(f"/permohonan/{request_id}").text

@@ -22,10 +22,13 @@ from delivery import gateway
 from delivery.handover import service as handover
 from delivery.models import Delivery
 from delivery.operators import service as ops
+from delivery.repository import DeliveryRepository
 from web import reports
 from web.context import OperatorPage, Page
 from web.forms import FormState, service_call, text_values
+from web.pages.resident_delivery import tracking_context
 from web.templating import local_time
+from web.views import inline_qr
 
 router = APIRouter()
 
@@ -61,8 +64,6 @@ def deliveries_page(p: OperatorPage) -> Response:
 
 def _detail(p: Page, delivery_id: uuid.UUID, *, form: FormState | None = None,
             envelope: handover.Envelope | None = None, status_code: int = 200) -> Response:
-    from web.pages.resident_delivery import tracking_context
-
     delivery = ops.get(p.db, p.me, delivery_id)
     req = requests.get_visible(p.db, p.me, delivery.request_id)
     context = tracking_context(p, req, delivery)
@@ -160,7 +161,6 @@ def print_envelope(delivery_id: uuid.UUID, p: OperatorPage) -> Response:
 
 
 def _qr_markup(url: str):
-    from web.views import inline_qr
 
     return inline_qr(url)
 
@@ -176,8 +176,6 @@ def _office_deliveries(p: Page) -> list[Delivery]:
 def providers_page(p: OperatorPage) -> Response:
     """Breaker state from the delivery service; success rate and median time to a courier
     computed from this office's deliveries."""
-    from delivery.repository import DeliveryRepository
-
     deliveries = _office_deliveries(p)
     repo = DeliveryRepository(p.db)
     events = {d.id: repo.events_for(d.id) for d in deliveries if d.attempts}
@@ -233,6 +231,4 @@ def handover_sheet(p: OperatorPage) -> Response:
 
 
 def delivery_of(p: Page, request_id: uuid.UUID) -> Delivery | None:
-    from delivery.repository import DeliveryRepository
-
     return DeliveryRepository(p.db).latest_for_request(request_id)

@@ -20,6 +20,7 @@ from core.requests import handover
 from core.requests import service as requests
 from delivery import gateway
 from delivery.models import Delivery, DeliveryState
+from delivery.operators import service as delivery_ops
 from delivery.quotes import service as quotes
 from delivery.quotes.schemas import DeliveryRequestIn
 from delivery.repository import DeliveryRepository
@@ -190,8 +191,6 @@ def _step_index(state: str) -> int:
 
 
 def _history(p: Page, delivery: Delivery) -> list[dict[str, Any]]:
-    from delivery.operators import service as delivery_ops
-
     out = []
     for item in delivery_ops.timeline(p.db, delivery):
         if item["kind"] == "audit" and item.get("to"):

@@ -195,7 +195,7 @@ def actors(browser, live_server: LiveServer, request: pytest.FixtureRequest):
     def open_actor(name: str, *, phone: bool = True) -> Actor:
         context = browser.new_context(viewport=PHONE if phone else DESKTOP,
                                       locale="id-ID", timezone_id="Asia/Jakarta")
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(15_000)  # generous for a loaded CI machine
         page = context.new_page()
         errors = ConsoleErrors()
         # A page that refuses a form answers 4xx on purpose (422 with the errors next to the

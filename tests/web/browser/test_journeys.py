@@ -109,6 +109,9 @@ def test_delivery_by_inhouse_courier_with_pin_and_exception(signed_in, live_serv
     collects the envelope by its QR page, is locked out by wrong PINs (an exception the
     operator resolves), then hands over with the right PIN and brings the originals back."""
     kurir = signed_in("kurir.mekarjaya")
+    # The courier's phone shares its position with the status reports (app.js asks for it).
+    kurir.context.grant_permissions(["geolocation"], origin=live_server.url)
+    kurir.context.set_geolocation({"latitude": -6.3938, "longitude": 106.8441})
     kurir.go("/kurir")
     if kurir.page.inner_text("#duty-state") != "Sedang bertugas":
         kurir.page.click("text=Mulai bertugas")
@@ -166,6 +169,12 @@ def test_delivery_by_inhouse_courier_with_pin_and_exception(signed_in, live_serv
     kurir.page.click("text=Saya di lokasi pemohon")
     kurir.page.wait_for_selector("#job-status:has-text('Di lokasi pemohon')")
 
+    # The resident follows the courier: state, name and position on the offline map.
+    siti.go(request_path + "/lacak")
+    page.wait_for_selector("#delivery-state:has-text('Dalam perjalanan')")
+    page.wait_for_selector("svg.map circle.pin-courier")
+    siti.shot("04-courier-on-map")
+
     # Five wrong PINs lock the handover: an exception on the operator's dashboard.
     kurir.page.goto(envelope_url)
     wrong = "000000" if first_pin != "000000" else "111111"
@@ -198,7 +207,7 @@ def test_delivery_by_inhouse_courier_with_pin_and_exception(signed_in, live_serv
 
     siti.go(request_path + "/lacak")
     page.wait_for_selector("#delivery-state:has-text('Dokumen asli dibawa kembali')")
-    siti.shot("04-received")
+    siti.shot("05-received")
 
     op.go("/operator/pengantaran")
     op.page.locator("tr", has_text="Siti Aminah").first.locator("a").click()
@@ -209,3 +218,32 @@ def test_delivery_by_inhouse_courier_with_pin_and_exception(signed_in, live_serv
     op.shot("03-completed")
     siti.go(request_path)
     page.wait_for_selector("text=Tuntas")
+
+
+GALLERY = {
+    None: ["/", "/masuk", "/daftar", "/layanan/mekarjaya", "/verify"],
+    "admin.mekarjaya": ["/operator/mitra", "/operator/biaya", "/operator/serah-terima",
+                        "/admin/kantor-saya", "/admin/katalog", "/admin/katalog/domisili",
+                        "/admin/staf", "/admin/pengantaran"],
+    "platform": ["/admin/kantor"],
+}
+
+
+@pytest.mark.parametrize("viewport", ["phone", "desktop"])
+def test_every_page_renders_without_console_errors(signed_in, actors, viewport):
+    """A screenshot of each remaining page on a phone and a desktop; none may log an error
+    (a missing asset, a CSP violation, a script error)."""
+    phone = viewport == "phone"
+    for who, paths in GALLERY.items():
+        actor = signed_in(who, phone=phone) if who else actors("visitor", phone=phone)
+        for path in paths:
+            actor.go(path)
+            assert actor.page.locator("main h1").count() >= 1, path
+            label = path.strip("/").replace("/", "-") or "home"
+            actor.shot(f"{viewport}-{label}")
+    english = actors("english", phone=phone)
+    english.go("/bahasa/en?next=/daftar")
+    assert english.page.locator("html").get_attribute("lang") == "en"
+    english.page.click("text=Register and send code")
+    english.page.wait_for_selector(".error")
+    english.shot(f"{viewport}-register-errors-en")
