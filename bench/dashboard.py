@@ -41,7 +41,8 @@ def _ids() -> dict[str, str]:
 
 
 def generate(deliveries: int, events: int, *, budget_s: float) -> dict:
-    """Insert the rows; events in batches while the time budget lasts."""
+    """Insert the rows; events in batches while ``budget_s`` (counted from the end of the
+    deliveries' insert) lasts."""
     from core.db import get_engine
 
     ids = _ids()
@@ -71,7 +72,7 @@ def generate(deliveries: int, events: int, *, budget_s: float) -> dict:
         conn.execute(text("CREATE INDEX ON bench_dn (n)"))
     inserted = 0
     events_began = time.monotonic()
-    while inserted < events and time.monotonic() - began < budget_s:
+    while inserted < events and time.monotonic() - events_began < budget_s:
         size = min(BATCH, events - inserted)
         with get_engine().begin() as conn:
             conn.execute(text("SET LOCAL session_replication_role = replica"))

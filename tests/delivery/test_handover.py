@@ -112,3 +112,42 @@ def test_envelope_reprint_voids_the_old_token_and_photo_is_checked(client, demo,
                        files={"file": ("foto.png", png(), "image/png")})
     assert good.status_code == 201, good.text
     assert client.get(f"/api/v1/handover/{uuid.uuid4().hex}").status_code == 404
+
+
+def test_inhouse_round_trip_brings_the_originals_back_without_a_second_leg(
+        client, demo, providers_env, inhouse_on, installed, outbox):
+    from tests.delivery.conftest import SITI, ask_delivery, finished_request
+
+    rid = finished_request(originals=True)
+    created = ask_delivery(client, demo, rid)
+    outbox()
+    siti = demo.headers(SITI)
+    view = client.get(f"/api/v1/deliveries/{created['id']}", headers=siti).json()
+    own = next(q for q in view["quotes"] if q["provider"] == "inhouse")
+    assert own["resident_pays"] == 0  # the office's own couriers: free by default
+    client.post(f"/api/v1/deliveries/{created['id']}/choose", headers=siti,
+                json={"quote_id": own["id"]})
+    outbox()
+    did = created["id"]
+    courier = demo.headers("kurir.mekarjaya")
+    offer = client.get("/api/v1/courier/offers", headers=courier).json()[0]
+    job = client.post(f"/api/v1/courier/offers/{offer['id']}/accept", headers=courier).json()
+    for status in ("picked_up", "in_transit", "at_dropoff"):
+        reported = client.post(f"/api/v1/courier/jobs/{job['id']}/status", headers=courier,
+                               json={"status": status})
+        assert reported.status_code == 200, reported.text
+    assert load(did).state == "in_transit"  # in-house changes arrive without webhooks
+    pin = set_known_pin(did)
+    token = envelope(client, demo, did)
+    view = client.post(f"/api/v1/handover/{token}/pin", json={"pin": pin}).json()
+    codes = [o["code"] for o in view["originals"]]
+    assert client.post(f"/api/v1/handover/{token}/originals",
+                       json={"checked": codes}).status_code == 200
+    client.post(f"/api/v1/courier/jobs/{job['id']}/status", headers=courier,
+                json={"status": "delivered"})
+    outbox()
+    assert load(did).state == "returning_originals"
+    assert [a.leg for a in attempts(did)] == ["outbound"]  # the same courier brings them
+    done = client.post(f"/api/v1/operator/deliveries/{did}/originals-received",
+                       headers=demo.headers(OPERATOR), json={"originals_checked": codes})
+    assert done.status_code == 200 and load(did).state == "completed"
