@@ -10,16 +10,19 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.accounts.endpoints import auth_router, users_router
 from core.catalog.endpoints import admin_router as catalog_admin_router
 from core.catalog.endpoints import public_router as catalog_public_router
-from core.db import get_engine
+from core.db import POOL_CAPACITY, get_engine
 from core.errors import AppError
 from core.logging import reset_request_id, set_request_id
 from core.offices.endpoints import router as offices_router
@@ -78,6 +81,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": {"code": code, "message": str(exc.detail)}},
                             status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
+    @app.exception_handler(SQLAlchemyTimeoutError)
+    @app.exception_handler(OperationalError)
+    async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
+        # The pool ran dry, SQLite stayed locked, or PostgreSQL is restarting: nothing was
+        # committed, and the client (or the provider sending a webhook) should try again.
+        log.warning("database unavailable", extra={"path": request.url.path,
+                                                   "error": exc.__class__.__name__})
+        return JSONResponse({"error": {"code": "database_busy",
+                                       "message": "Server sedang sibuk. Coba lagi sebentar."}},
+                            status_code=503, headers={"Retry-After": "1"})
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
@@ -107,6 +121,35 @@ def install_request_context(app: FastAPI) -> None:
         return response
 
 
+UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def install_concurrency_limit(app: FastAPI, limit: int, queue_timeout: float = 10.0) -> None:
+    """Admit at most ``limit`` requests at once; the rest wait their turn (then 503).
+
+    Sync endpoints hold a database connection between their dependency and endpoint steps
+    while waiting for a worker thread; without a gate, a burst larger than the pool makes
+    every request hold one connection and wait for another until the pool times out.
+    """
+    gate = anyio.Semaphore(limit)
+
+    @app.middleware("http")
+    async def _admission(request: Request, call_next):
+        if request.url.path in UNLIMITED_PATHS:
+            return await call_next(request)
+        try:
+            with anyio.fail_after(queue_timeout):
+                await gate.acquire()
+        except TimeoutError:
+            return JSONResponse({"error": {"code": "overloaded",
+                                           "message": "Server sedang sibuk. Coba lagi."}},
+                                status_code=503, headers={"Retry-After": "1"})
+        try:
+            return await call_next(request)
+        finally:
+            gate.release()
+
+
 def create_app(
     settings: Settings,
     *,
@@ -126,6 +169,7 @@ def create_app(
     checks = {"database": database_ready, **(readiness or {})}
 
     install_error_handlers(app)
+    install_concurrency_limit(app, POOL_CAPACITY - 2)
     install_request_context(app)
 
     for router in (*CORE_ROUTERS, *routers):

@@ -73,6 +73,12 @@ class Timestamped:
 
 # --- engine and sessions ------------------------------------------------------------------
 
+# Connections per process; the API admits at most this many requests at once
+# (core.app.install_concurrency_limit) so requests never starve each other of connections.
+POOL_SIZE = 10
+POOL_OVERFLOW = 20
+POOL_CAPACITY = POOL_SIZE + POOL_OVERFLOW
+
 _engine: Engine | None = None
 _session_factory: sessionmaker[Session] | None = None
 
@@ -98,8 +104,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     if "poolclass" not in kwargs:
-        kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", POOL_OVERFLOW)
+        # Fail fast when the pool is dry: the API answers 503 + Retry-After (core.app).
+        kwargs.setdefault("pool_timeout", 10)
     return create_engine(url, **kwargs)
 
 

@@ -23,6 +23,7 @@ from delivery import gateway
 from delivery.metrics import WEBHOOK_LATENCY, WEBHOOKS
 from delivery.tracking.service import APPLY_TASK, kept_headers, store_ignored, store_update
 from providers.errors import CapabilityNotSupported, WebhookRejected
+from providers.parsing import is_empty_ping
 from providers.types import TrackingUpdate, derive_event_id
 
 MAX_WEBHOOK_BYTES = 256 * 1024
@@ -88,7 +89,10 @@ async def receive_webhook(provider: str, request: Request) -> JSONResponse:
                 outcome = "rejected"
                 return _error(401, "invalid_signature", "Tanda tangan webhook tidak valid.")
             try:
-                json.loads(body)
+                # An empty probe (Lalamove, Biteship check the URL this way) passed the
+                # adapter's verification and carries nothing; it must still answer 200.
+                if body.strip():
+                    json.loads(body)
             except ValueError:
                 outcome = "invalid_json"
                 return _error(400, "invalid_json", "Format JSON tidak valid.")
@@ -97,6 +101,9 @@ async def receive_webhook(provider: str, request: Request) -> JSONResponse:
             except WebhookRejected as exc:
                 outcome = "unparseable"
                 return _error(400, "invalid_payload", f"Isi webhook tidak dikenali: {exc}")
+        if not updates and is_empty_ping(body):
+            outcome = "probe"
+            return JSONResponse({"received": 0, "duplicates": 0}, status_code=200)
         stored, duplicates = await run_in_threadpool(_store, name, body, updates,
                                                      kept_headers(headers))
         if duplicates and not stored:

@@ -4,6 +4,8 @@ against a live recording sandbox. Each asserts nothing lost and nothing booked t
 
 F1 kill -9 a worker while its booking call is in flight (the provider already made the
    order): a new worker finishes it by looking the order up; one order.
+F2 a booking call outliving the Redis visibility timeout with two workers: the message is
+   handed to the second worker while the first still runs; one order.
 F3 Redis restarted, empty, with 1,000 booking messages queued: the sweeper re-drives every
    pending attempt from the database; all booked, one order each.
 F4 the API killed between commit and publish: the API runs with the after-commit publish
