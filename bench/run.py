@@ -70,7 +70,8 @@ def _guard(results: dict, key: str, fn) -> dict:
     try:
         return fn() or {}
     except Exception as exc:  # one failing benchmark must not hide the others' figures
-        results["errors"][key] = "".join(traceback.format_exception(exc))[-3000:]
+        trace = "".join(traceback.format_exception(exc))[-3000:]
+        results["errors"][key] = trace.replace(str(Path.cwd()), ".")
         print(f"bench: {key} failed: {exc!r}", file=sys.stderr, flush=True)
         return {}
 
@@ -157,7 +158,7 @@ def main() -> int:
         for name in list(stack.processes):
             tail = stack.log_tail(name)
             if "Traceback" in tail:
-                results["errors"][f"{name}_log"] = tail
+                results["errors"][f"{name}_log"] = tail.replace(str(Path.cwd()), ".")
         stack.close()
         save(results, began)
     print((RESULTS / "latest.md").read_text())

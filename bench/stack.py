@@ -95,7 +95,9 @@ def wait_http(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+            # argv[3:]: the sipoke command, without this machine's interpreter path
+            raise RuntimeError(f"sipoke {' '.join(map(str, process.args[3:]))} exited with "
+                               f"{process.returncode}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(url, timeout=1).status_code < 500:
                 return

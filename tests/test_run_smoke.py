@@ -15,7 +15,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sipoke.commands.serve import EXTRA_PROCESSES
 from tests.workers.conftest import stop_process_group
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,10 +66,6 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc").exists(), reason="reads the process tree from /proc")
 def test_sipoke_run_serves_then_stops_every_child(tmp_path: Path) -> None:
-    if "sandbox-provider" in " ".join(" ".join(argv) for _n, argv, _u in EXTRA_PROCESSES) \
-            and _listening(8100):
-        # `sipoke run` starts the sandbox on its fixed default port (see EXTRA_PROCESSES).
-        pytest.skip("port 8100 is taken (another `sipoke run`?); the sandbox child needs it")
     port, sandbox_port = _free_port(), _free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIPOKE_")}
@@ -107,6 +102,12 @@ def test_sipoke_run_serves_then_stops_every_child(tmp_path: Path) -> None:
         assert f"{base_url}/docs" in output and f"{base_url}/healthz" in output
         assert "operator.mekarjaya" in output and "+6281234560001" in output  # demo logins
         assert (tmp_path / "var" / "sipoke.sqlite3").exists()  # embedded database
+        # The sandbox courier company listens where its setting says, so two runs coexist.
+        assert f"http://127.0.0.1:{sandbox_port}" in output
+        deadline = time.monotonic() + 30
+        while not _listening(sandbox_port) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert _listening(sandbox_port)
         assert httpx.get(base_url + "/readyz", timeout=5).json()["checks"]["database"] == "ok"
 
         children = _descendants(process.pid)

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
+from urllib.parse import urlsplit
 
+from providers.sandbox.adapter import DEFAULT_BASE_URL
 from providers.sandbox.config import SWITCH_NAMES, Switches
+
+
+def configured_url(conf: dict[str, Any]) -> str:
+    """Where the sandbox adapter calls the sandbox: SIPOKE_PROVIDERS__SANDBOX__BASE_URL."""
+    return str(conf.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("sandbox-provider",
                               help="run the sandbox courier provider (simulated ride-hailing)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8100)
+    p.add_argument("--host", help="default: the host of SIPOKE_PROVIDERS__SANDBOX__BASE_URL")
+    p.add_argument("--port", type=int,
+                   help="default: the port of SIPOKE_PROVIDERS__SANDBOX__BASE_URL (8100)")
     p.add_argument("--webhook-url", help="default {SIPOKE_BASE_URL}/webhooks/sandbox; "
                                          "'none' disables webhooks")
     p.add_argument("--seed", type=int, help="random seed, for repeatable runs")
@@ -38,6 +47,10 @@ def sandbox_provider(args: argparse.Namespace) -> int:
     settings = get_settings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
     conf = settings.provider("sandbox")
+    # Listen where our own adapter will call it, so one setting moves both.
+    configured = urlsplit(configured_url(conf))
+    args.host = args.host or configured.hostname or "127.0.0.1"
+    args.port = args.port or configured.port or 8100
     webhook_url = args.webhook_url or conf.get("webhook_url") \
         or f"{settings.base_url}/webhooks/sandbox"
     overrides = {name: getattr(args, name) for name in SWITCH_NAMES}

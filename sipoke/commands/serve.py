@@ -8,17 +8,20 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
-from core.settings import get_settings
+from core.settings import Settings, get_settings
+from sipoke.commands.sandbox import configured_url
 
 ALL_QUEUES = "default,dispatch,tracking,notifications"
 
-# Extra long-running processes that ``sipoke run`` starts too: (name, argv, url or None).
-# Other packages append theirs (the sandbox provider).
-EXTRA_PROCESSES: list[tuple[str, list[str], str | None]] = []
-# The sandbox courier company (providers/sandbox), on its default 127.0.0.1:8100.
+# Extra long-running processes that ``sipoke run`` starts too: (name, argv, url of it given
+# the settings, or None). Other packages append theirs.
+EXTRA_PROCESSES: list[tuple[str, list[str], Callable[[Settings], str] | None]] = []
+# The sandbox courier company (providers/sandbox), where SIPOKE_PROVIDERS__SANDBOX__BASE_URL
+# says (default 127.0.0.1:8100).
 EXTRA_PROCESSES.append(("sandbox", [sys.executable, "-m", "sipoke.cli", "sandbox-provider"],
-                        "http://127.0.0.1:8100"))
+                        lambda settings: configured_url(settings.provider("sandbox"))))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -110,13 +113,10 @@ def run_all(args: argparse.Namespace) -> int:
     exe = [sys.executable, "-m", "sipoke.cli"]
     env = dict(os.environ)
     env.setdefault("SIPOKE_LOG_JSON", "false")
-    specs = [
-        ("api", [*exe, "api"], settings.base_url),
-        ("worker", [*exe, "worker", "--beat"], None),
-        *EXTRA_PROCESSES,
-    ]
+    specs = [("api", [*exe, "api"]), ("worker", [*exe, "worker", "--beat"]),
+             *((name, argv) for name, argv, _url in EXTRA_PROCESSES)]
     children: list[tuple[str, subprocess.Popen]] = []
-    for name, argv, _url in specs:
+    for name, argv in specs:
         # Our own interpreter and fixed argv: nothing comes from user input.
         children.append((name, subprocess.Popen(argv, env=env)))  # noqa: S603
 
@@ -124,9 +124,9 @@ def run_all(args: argparse.Namespace) -> int:
     print(f"  API        {settings.base_url}/api/v1")
     print(f"  API docs   {settings.base_url}/docs")
     print(f"  Health     {settings.base_url}/healthz")
-    for name, _argv, url in specs[2:]:
-        if url:
-            print(f"  {name:<10} {url}")
+    for name, _argv, url_of in EXTRA_PROCESSES:
+        if url_of is not None:
+            print(f"  {name:<10} {url_of(settings)}")
     print()
     print(demo_logins_text(settings.base_url))
     print("\nStop with Ctrl+C.\n", flush=True)

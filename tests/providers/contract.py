@@ -13,8 +13,8 @@ Plugging in a new adapter (e.g. Lalamove) with a respx fake
 -----------------------------------------------------------
 1. Write a small stateful fake of the provider's API: a class holding quotes and orders in
    dicts, with one method per endpoint taking an ``httpx.Request`` and returning an
-   ``httpx.Response`` in the provider's real JSON shapes (copy them from
-   ``../shared/research/providers.md``). Route it with respx::
+   ``httpx.Response`` in the provider's real JSON shapes (as its public API
+   documentation gives them). Route it with respx::
 
        @pytest.fixture
        def fake_lalamove():
