@@ -165,6 +165,13 @@ class ProviderAdapter(ABC):
             raise CapabilityNotSupported(f"vehicle '{vehicle}' is not offered",
                                          provider=self.name)
 
+    def ensure_quotable(self, request: QuoteRequest) -> None:
+        """The capability checks every ``quote`` starts with: vehicle type and scheduling."""
+        self.ensure_vehicle(request.vehicle)
+        if request.scheduled_at is not None and not self.capabilities.scheduled:
+            raise CapabilityNotSupported("scheduled pickups are not supported",
+                                         provider=self.name)
+
     # --- lifecycle -------------------------------------------------------------------------
 
     def close(self) -> None:

@@ -67,12 +67,7 @@ class BiteshipAdapter(ProviderAdapter):
         self.client = BiteshipClient(settings, transport=transport)
 
     def quote(self, request: QuoteRequest) -> Quote:
-        if request.vehicle is not VehicleType.motorcycle:
-            raise CapabilityNotSupported(f"vehicle {request.vehicle} is not configured",
-                                         provider=self.name)
-        if request.scheduled_at is not None:
-            raise CapabilityNotSupported("scheduled deliveries are not supported",
-                                         provider=self.name)
+        self.ensure_quotable(request)
         data = self.client.rates(mapping.rates_body(
             request, couriers=self.settings.courier_list(),
             declared_value=self.settings.declared_value))

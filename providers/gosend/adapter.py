@@ -71,12 +71,7 @@ class GoSendAdapter(ProviderAdapter):
         self.client = GoSendClient(settings, transport=transport)
 
     def quote(self, request: QuoteRequest) -> Quote:
-        if request.vehicle is not VehicleType.motorcycle:
-            raise CapabilityNotSupported(f"vehicle {request.vehicle} is not configured",
-                                         provider=self.name)
-        if request.scheduled_at is not None:
-            raise CapabilityNotSupported("scheduled pickups are not supported",
-                                         provider=self.name)
+        self.ensure_quotable(request)
         data = self.client.estimate(
             mapping.price_params(request, payment_type=self.settings.payment_type))
         return mapping.parse_price(data, method=self.settings.shipment_method,

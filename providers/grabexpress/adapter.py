@@ -73,12 +73,7 @@ class GrabExpressAdapter(ProviderAdapter):
         self.client = GrabExpressClient(settings, transport=transport)
 
     def quote(self, request: QuoteRequest) -> Quote:
-        if request.vehicle not in self.capabilities.vehicle_types:
-            raise CapabilityNotSupported(f"vehicle {request.vehicle} is not offered",
-                                         provider=self.name)
-        if request.scheduled_at is not None:
-            raise CapabilityNotSupported("scheduled INSTANT deliveries are not supported",
-                                         provider=self.name)
+        self.ensure_quotable(request)
         distance = request.pickup.coordinates.distance_m(request.dropoff.coordinates)
         if distance > self.settings.max_distance_m:
             raise OutOfServiceArea(f"{distance} m is beyond {self.settings.max_distance_m} m",

@@ -49,7 +49,7 @@ class InhouseAdapter(ProviderAdapter):
     settings: InhouseSettings
 
     def quote(self, request: QuoteRequest) -> Quote:
-        self.ensure_vehicle(request.vehicle)
+        self.ensure_quotable(request)
         with unit_of_work() as session:
             return service.quote(session, self.settings, request)
 

@@ -75,9 +75,7 @@ class LalamoveAdapter(ProviderAdapter):
         self.client = LalamoveClient(settings, transport=transport)
 
     def quote(self, request: QuoteRequest) -> Quote:
-        if request.vehicle is not VehicleType.motorcycle:
-            raise CapabilityNotSupported(f"vehicle {request.vehicle} is not configured",
-                                         provider=self.name)
+        self.ensure_quotable(request)
         payload = mapping.quote_payload(request, service_type=self.settings.service_type,
                                         language=self.settings.language)
         data = self.client.create_quotation(payload)

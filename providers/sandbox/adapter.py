@@ -56,10 +56,7 @@ class SandboxAdapter(ProviderAdapter):
         )
 
     def quote(self, request: QuoteRequest) -> Quote:
-        self.ensure_vehicle(request.vehicle)
-        if request.scheduled_at is not None:
-            raise CapabilityNotSupported("scheduled pickups are not supported",
-                                         provider=self.name)
+        self.ensure_quotable(request)
         distance = request.pickup.coordinates.distance_m(request.dropoff.coordinates)
         if distance > MAX_DISTANCE_M:
             # Cheaper to refuse here than to spend a request on a certain rejection.

@@ -217,6 +217,15 @@ class ProviderContract:
         with pytest.raises(CapabilityNotSupported):
             adapter.quote(harness.quote_request(vehicle=missing[0]))
 
+    def test_scheduled_quote_only_where_declared(self, harness: ContractHarness,
+                                                 adapter: ProviderAdapter) -> None:
+        if adapter.capabilities.scheduled:
+            pytest.skip("declares scheduled pickups")
+        request = harness.quote_request().model_copy(
+            update={"scheduled_at": datetime.now(UTC) + timedelta(hours=2)})
+        with pytest.raises(CapabilityNotSupported):
+            adapter.quote(request)
+
     # --- booking -----------------------------------------------------------------------------
 
     def test_book_creates_an_order_for_our_reference(self, harness: ContractHarness,

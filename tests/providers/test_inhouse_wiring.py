@@ -35,7 +35,11 @@ def test_demo_couriers_get_one_profile_idempotently(demo, settings) -> None:
 
 
 def test_sandbox_is_started_by_run() -> None:
+    from core.settings import load_settings
     from sipoke.commands.serve import EXTRA_PROCESSES
 
-    [(_name, argv, url)] = [p for p in EXTRA_PROCESSES if p[0] == "sandbox"]
-    assert argv[-1] == "sandbox-provider" and url == "http://127.0.0.1:8100"
+    [(_name, argv, url_of)] = [p for p in EXTRA_PROCESSES if p[0] == "sandbox"]
+    assert argv[-1] == "sandbox-provider"
+    assert url_of(load_settings()) == "http://127.0.0.1:8100"
+    moved = load_settings(providers={"sandbox": {"base_url": "http://127.0.0.1:8123/"}})
+    assert url_of(moved) == "http://127.0.0.1:8123"
