@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     otp_per_client_per_window: int = Field(default=20, ge=1)
     otp_window_seconds: int = Field(default=900, ge=60)
     password_min_length: int = Field(default=10, ge=8)
+    # Failed staff password sign-ins per username / per client address per OTP window,
+    # after which even the right password is refused until the window passes.
+    login_failures_per_user: int = Field(default=10, ge=1)
+    login_failures_per_client: int = Field(default=50, ge=1)
 
     # Notifications
     notify_channel: NotificationChannelName = NotificationChannelName.console

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.models import AuthSession, OtpChallenge, Role, User
+from core.models import AuthSession, LoginFailure, OtpChallenge, Role, User
 
 
 class UserRepository:
@@ -74,3 +74,21 @@ class OtpRepository:
             .with_for_update()
         )
         return self.session.scalar(stmt)
+
+
+class LoginFailureRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def count_since(self, *, since: datetime, username: str | None = None,
+                    client_ip: str | None = None) -> int:
+        stmt = select(func.count(LoginFailure.id)).where(LoginFailure.created_at >= since)
+        if username is not None:
+            stmt = stmt.where(LoginFailure.username == username)
+        if client_ip is not None:
+            stmt = stmt.where(LoginFailure.client_ip == client_ip)
+        return self.session.scalar(stmt) or 0
+
+    def add(self, *, username: str, client_ip: str, at: datetime) -> None:
+        self.session.add(LoginFailure(username=username[:60], client_ip=client_ip[:64],
+                                      created_at=at))

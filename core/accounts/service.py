@@ -8,7 +8,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.accounts.repository import AuthSessionRepository, OtpRepository, UserRepository
+from core.accounts.repository import (
+    AuthSessionRepository,
+    LoginFailureRepository,
+    OtpRepository,
+    UserRepository,
+)
 from core.accounts.schemas import ResidentRegistration, StaffCreate
 from core.db import utcnow
 from core.errors import (
@@ -128,10 +133,23 @@ def verify_otp(session: Session, settings: Settings, *, phone: str, code: str,
 
 def password_login(session: Session, settings: Settings, *, username: str, password: str,
                    client_ip: str) -> IssuedSession:
-    user = UserRepository(session).by_username(username.strip().lower())
+    """Staff sign-in. Failed tries are counted per username and per client address; past
+    the limit even the right password is refused until the window passes, so a password
+    cannot be guessed by trying many."""
+    name = username.strip().lower()
+    now = utcnow()
+    since = now - timedelta(seconds=settings.otp_window_seconds)
+    failures = LoginFailureRepository(session)
+    if failures.count_since(since=since, username=name) >= settings.login_failures_per_user \
+            or failures.count_since(since=since, client_ip=client_ip) \
+            >= settings.login_failures_per_client:
+        raise TooManyRequests("Terlalu banyak percobaan masuk. Coba lagi nanti.",
+                              retry_after=settings.otp_window_seconds)
+    user = UserRepository(session).by_username(name)
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
-        raise Unauthorized("Nama pengguna atau kata sandi salah.")
+        failures.add(username=name, client_ip=client_ip, at=now)
+        raise Unauthorized("Nama pengguna atau kata sandi salah.").keeping_changes()
     return _issue_session(session, settings, user, client_ip=client_ip)
 
 

@@ -1,7 +1,7 @@
 """Core models. Import order here is the registration order; ``sipoke.models`` adds the
 other packages' models after these."""
 
-from core.models.accounts import AuthSession, OtpChallenge, Role, User
+from core.models.accounts import AuthSession, LoginFailure, OtpChallenge, Role, User
 from core.models.audit import AuditEvent
 from core.models.catalog import Service
 from core.models.notifications import Notification, NotificationStatus
@@ -24,6 +24,7 @@ __all__ = [
     "CoverLetterStatus",
     "DocumentRequest",
     "HandoverMethod",
+    "LoginFailure",
     "Notification",
     "NotificationStatus",
     "Office",

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from core.db import unit_of_work, utcnow
-from core.models import AuthSession, OtpChallenge, User
+from core.models import AuthSession, LoginFailure, OtpChallenge, User
 from core.settings import reset_settings_cache
 from tests.fixtures import RESIDENT_A
 
@@ -167,6 +167,31 @@ def test_staff_password_login(client, demo):
                           json={"username": "nobody.here", "password": "nope-nope-nope"})
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json() == unknown.json()  # no hint which part was wrong
+
+
+def _login(client, username, password):
+    return client.post("/api/v1/auth/login", json={"username": username, "password": password})
+
+
+def test_password_guessing_is_limited_per_username_then_per_client(client, demo, monkeypatch):
+    monkeypatch.setenv("SIPOKE_LOGIN_FAILURES_PER_USER", "3")
+    monkeypatch.setenv("SIPOKE_LOGIN_FAILURES_PER_CLIENT", "5")
+    reset_settings_cache()
+    for _ in range(3):
+        assert _login(client, "operator.mekarjaya", "guess-guess-1").status_code == 401
+    # Past the limit even the right password is refused until the window passes.
+    locked = _login(client, "operator.mekarjaya", "demo-operator-123")
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    # Another account from the same address still works until the client limit...
+    assert _login(client, "admin.mekarjaya", "demo-admin-123").status_code == 200
+    for _ in range(2):
+        assert _login(client, "nobody.here", "guess-guess-2").status_code == 401
+    assert _login(client, "admin.mekarjaya", "demo-admin-123").status_code == 429
+    # ...and once the window has passed, the right password works again.
+    with unit_of_work() as s:
+        for failure in s.scalars(select(LoginFailure)):
+            failure.created_at = utcnow() - timedelta(hours=1)
+    assert _login(client, "operator.mekarjaya", "demo-operator-123").status_code == 200
 
 
 def test_deactivated_staff_cannot_sign_in_and_loses_sessions(client, demo):
