@@ -44,7 +44,13 @@ from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from providers.errors import CapabilityNotSupported
+from providers.errors import (
+    AuthenticationFailed,
+    CancelNotAllowed,
+    CapabilityNotSupported,
+    OrderNotFound,
+    PermanentProviderError,
+)
 from providers.status import BEFORE_PICKUP, DeliveryStatus
 from providers.types import (
     Booking,
@@ -171,6 +177,20 @@ class ProviderAdapter(ABC):
         if request.scheduled_at is not None and not self.capabilities.scheduled:
             raise CapabilityNotSupported("scheduled pickups are not supported",
                                          provider=self.name)
+
+    def settle_refused_cancel(self, provider_order_id: str,
+                              refusal: PermanentProviderError) -> None:
+        """What a provider's refusal to cancel means: nothing, if the order is already
+        cancelled (cancel is idempotent); otherwise :class:`CancelNotAllowed`. Refusals that
+        are not about the order's state (credentials, unknown order) pass through."""
+        if isinstance(refusal, AuthenticationFailed | OrderNotFound):
+            raise refusal
+        if self.get_status(provider_order_id).status is DeliveryStatus.cancelled:
+            return
+        if isinstance(refusal, CancelNotAllowed):
+            raise refusal
+        raise CancelNotAllowed(refusal.message, provider=self.name, code=refusal.code,
+                               status_code=refusal.status_code) from refusal
 
     # --- lifecycle -------------------------------------------------------------------------
 

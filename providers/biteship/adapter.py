@@ -29,14 +29,12 @@ from providers.biteship import mapping, webhooks
 from providers.biteship.client import BiteshipClient
 from providers.biteship.settings import BiteshipSettings
 from providers.errors import (
-    AuthenticationFailed,
-    CancelNotAllowed,
     CapabilityNotSupported,
     OrderNotFound,
     PermanentProviderError,
     QuoteExpired,
 )
-from providers.status import BEFORE_PICKUP, DeliveryStatus
+from providers.status import BEFORE_PICKUP
 from providers.types import (
     Booking,
     BookingRequest,
@@ -99,12 +97,7 @@ class BiteshipAdapter(ProviderAdapter):
         try:
             self.client.cancel_order(provider_order_id, reason or "Dibatalkan oleh kantor")
         except PermanentProviderError as exc:
-            if isinstance(exc, AuthenticationFailed | OrderNotFound):
-                raise
-            if self.get_status(provider_order_id).status is DeliveryStatus.cancelled:
-                return
-            raise CancelNotAllowed(exc.message, provider=self.name, code=exc.code,
-                                   status_code=exc.status_code) from exc
+            self.settle_refused_cancel(provider_order_id, exc)
 
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> None:
         secret = self.settings.webhook_secret

@@ -26,8 +26,6 @@ import httpx
 
 from providers.base import Capabilities, ProviderAdapter, header
 from providers.errors import (
-    AuthenticationFailed,
-    CancelNotAllowed,
     CapabilityNotSupported,
     OrderNotFound,
     PermanentProviderError,
@@ -36,7 +34,7 @@ from providers.errors import (
 from providers.gosend import mapping, webhooks
 from providers.gosend.client import GoSendClient
 from providers.gosend.settings import GoSendSettings
-from providers.status import BEFORE_PICKUP, DeliveryStatus
+from providers.status import BEFORE_PICKUP
 from providers.types import (
     Booking,
     BookingRequest,
@@ -118,12 +116,7 @@ class GoSendAdapter(ProviderAdapter):
         try:
             self.client.cancel(provider_order_id)
         except PermanentProviderError as exc:
-            if isinstance(exc, AuthenticationFailed | OrderNotFound):
-                raise
-            if self.get_status(provider_order_id).status is DeliveryStatus.cancelled:
-                return
-            raise CancelNotAllowed(exc.message, provider=self.name,
-                                   status_code=exc.status_code) from exc
+            self.settle_refused_cancel(provider_order_id, exc)
 
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> None:
         token = self.settings.webhook_token

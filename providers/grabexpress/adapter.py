@@ -28,10 +28,7 @@ import httpx
 
 from providers.base import Capabilities, ProviderAdapter, header
 from providers.errors import (
-    AuthenticationFailed,
-    CancelNotAllowed,
     CapabilityNotSupported,
-    OrderNotFound,
     OutOfServiceArea,
     PermanentProviderError,
     QuoteExpired,
@@ -39,7 +36,7 @@ from providers.errors import (
 from providers.grabexpress import mapping, webhooks
 from providers.grabexpress.client import GrabExpressClient
 from providers.grabexpress.settings import GrabExpressSettings
-from providers.status import BEFORE_PICKUP, DeliveryStatus
+from providers.status import BEFORE_PICKUP
 from providers.types import (
     Booking,
     BookingRequest,
@@ -104,12 +101,7 @@ class GrabExpressAdapter(ProviderAdapter):
         try:
             self.client.cancel(provider_order_id)
         except PermanentProviderError as exc:
-            if isinstance(exc, AuthenticationFailed | OrderNotFound):
-                raise
-            if self.get_status(provider_order_id).status is DeliveryStatus.cancelled:
-                return
-            raise CancelNotAllowed(exc.message, provider=self.name, code=exc.code,
-                                   status_code=exc.status_code) from exc
+            self.settle_refused_cancel(provider_order_id, exc)
 
     def cancel_by_reference(self, reference: str) -> None:
         """Cancel every delivery created with our reference (Grab's merchantOrderID)."""

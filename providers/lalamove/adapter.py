@@ -29,7 +29,6 @@ import httpx
 from providers.base import Capabilities, ProviderAdapter
 from providers.errors import (
     AuthenticationFailed,
-    CancelNotAllowed,
     CapabilityNotSupported,
     OrderNotFound,
     PermanentProviderError,
@@ -115,17 +114,8 @@ class LalamoveAdapter(ProviderAdapter):
     def cancel(self, provider_order_id: str, *, reason: str = "") -> None:
         try:
             self.client.cancel_order(provider_order_id)
-        except (CancelNotAllowed, PermanentProviderError) as exc:
-            if isinstance(exc, AuthenticationFailed | OrderNotFound):
-                raise
-            # Cancelling a cancelled order must succeed (idempotent); anything else that
-            # refuses is past Lalamove's cancel window.
-            if self.get_status(provider_order_id).status is DeliveryStatus.cancelled:
-                return
-            if isinstance(exc, CancelNotAllowed):
-                raise
-            raise CancelNotAllowed(str(exc.message), provider=self.name, code=exc.code,
-                                   status_code=exc.status_code) from exc
+        except PermanentProviderError as exc:
+            self.settle_refused_cancel(provider_order_id, exc)
 
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> None:
         webhooks.verify(body, api_key=self.settings.key(), api_secret=self.settings.secret(),
