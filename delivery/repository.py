@@ -87,6 +87,18 @@ class DeliveryRepository:
                              Delivery.state_changed_at).limit(limit).offset(offset)
         return list(self.session.scalars(stmt))
 
+    def booked_between(self, office_id: uuid.UUID, start: datetime, end: datetime
+                       ) -> list[Delivery]:
+        """The office's deliveries with an outbound attempt booked in [start, end): the
+        input of a period's cost report, however many deliveries came after it."""
+        booked = select(DeliveryAttempt.delivery_id).where(
+            DeliveryAttempt.leg == Leg.outbound, DeliveryAttempt.booked_at >= start,
+            DeliveryAttempt.booked_at < end)
+        stmt = (select(Delivery)
+                .where(Delivery.office_id == office_id, Delivery.id.in_(booked))
+                .order_by(Delivery.created_at))
+        return list(self.session.scalars(stmt))
+
     def count_by_state(self) -> dict[str, int]:
         rows = self.session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
         return {str(state): count for state, count in rows}

@@ -4,7 +4,8 @@ delivery answers 404)."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -44,6 +45,17 @@ def listing(session: Session, actor: User, *, states: list[D] | None, limit: int
     locked...), then the oldest state change first."""
     return DeliveryRepository(session).list_office(_office(actor), states=states, limit=limit,
                                                    offset=offset)
+
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+def booked_in_month(session: Session, actor: User, year: int, month: int) -> list[Delivery]:
+    """The actor's office's deliveries booked in that calendar month, Jakarta time (the
+    months residents and the office see on screen)."""
+    start = datetime(year, month, 1, tzinfo=JAKARTA)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=JAKARTA)
+    return DeliveryRepository(session).booked_between(_office(actor), start, end)
 
 
 def timeline(session: Session, delivery: Delivery) -> list[dict]:

@@ -198,7 +198,7 @@ def _month(value: str) -> tuple[int, int]:
 @router.get("/operator/biaya")
 def costs_page(p: OperatorPage, bulan: str = "") -> Response:
     year, month = _month(bulan)
-    rows = reports.monthly_costs(_office_deliveries(p), year, month)
+    rows = reports.monthly_costs(ops.booked_in_month(p.db, p.me, year, month), year, month)
     names = {r.provider: gateway.display_name(r.provider) for r in rows}
     return p.render("operator/costs.html", rows=rows, names=names, month=f"{year:04d}-{month:02d}",
                     total={"deliveries": sum(r.deliveries for r in rows),
@@ -210,7 +210,7 @@ def costs_page(p: OperatorPage, bulan: str = "") -> Response:
 @router.get("/operator/biaya.csv")
 def costs_csv(p: OperatorPage, bulan: str = "") -> Response:
     year, month = _month(bulan)
-    rows = reports.monthly_costs(_office_deliveries(p), year, month)
+    rows = reports.monthly_costs(ops.booked_in_month(p.db, p.me, year, month), year, month)
     names = {r.provider: gateway.display_name(r.provider) for r in rows}
     body = reports.costs_csv(rows, names, year, month)
     filename = f"biaya-antar-{p.me.office.slug}-{year:04d}-{month:02d}.csv"
