@@ -35,6 +35,9 @@ test: install lint
 # Benchmarks (bench/README.md): own throw-away PostgreSQL database and Redis db number,
 # loopback only, bounded; writes bench/results/latest.{json,md}. Needs PostgreSQL and Redis.
 bench: install
+	@command -v wrk >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		apt-get install -y -q wrk >/dev/null 2>&1; } || \
+		echo "make bench: wrk not installed; the Python load generator is slower" >&2
 	timeout 600 $(BIN)/python -m bench
 
 # Fault-injection tests (tests/faults, slow ones included; they start their own Redis and

@@ -84,6 +84,7 @@ def run(*, deadline_s: float, rounds: int) -> dict:
         "providers_ms": LATENCIES, "deadline_ms": deadline_s * 1000, "rounds": rounds,
         "answer_p50_ms": round(percentile(elapsed, 50), 1),
         "answer_max_ms": round(max(elapsed), 1),
+        "answer_ms": [round(e, 1) for e in elapsed],
         "quotes_min": min(counts), "quotes_max": max(counts),
         "timed_out": timeouts[0] if timeouts else [],
         "all_within_limit": all(e <= limit_ms for e in elapsed),

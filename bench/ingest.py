@@ -4,14 +4,20 @@ booked) against ``POST /webhooks/sandbox``.
 * saturation: as fast as the generator can send for ``seconds``; the figure is the number of
   NEW rows in ``tracking_events`` (verified, stored, acknowledged) per second, read from the
   database, not the generator's count;
-* the same run against the same server's ``POST /bench/noop`` (same bodies), for the ratio;
+* the same run against the same server's ``POST /bench/noop`` (same bodies), for the ratio
+  (first, while the machine is quiet);
 * paced: 1,000/s for ``paced_seconds``, p50/p99 acknowledgement latency from the scheduled
-  send time.
+  send time;
+* saturation again with the worker paused (SIGSTOP), for what ingest alone sustains; after
+  each run the worker applies the backlog and the seconds it took are recorded (nothing
+  stored is left pending).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 import uuid
 from datetime import UTC, datetime
@@ -79,20 +85,52 @@ def _p50_p99(result: LoadResult) -> list[float]:
             round(percentile(result.latencies_ms, 99), 1)]
 
 
+def pending_events() -> int:
+    from core.db import unit_of_work
+    from delivery.models import TrackingEvent
+
+    with unit_of_work() as s:
+        return int(s.scalar(select(func.count()).select_from(TrackingEvent).where(
+            TrackingEvent.outcome == "pending")) or 0)
+
+
+def wait_applied(timeout_s: float = 90) -> float:
+    """Seconds until the worker has applied every stored event (or the timeout)."""
+    began = time.monotonic()
+    while pending_events() and time.monotonic() - began < timeout_s:
+        time.sleep(0.5)
+    return round(time.monotonic() - began, 1)
+
+
+def _stored_rate(url: str, orders: list[dict], tmp: Path, seconds: int
+                 ) -> tuple[LoadResult, int, float]:
+    before = stored_events()
+    began = time.monotonic()
+    result = _saturate(url, orders, tmp, seconds)
+    elapsed = min(time.monotonic() - began, float(seconds))
+    stored = stored_events() - before
+    return result, stored, (stored / elapsed if elapsed else 0.0)
+
+
 def run(stack: BenchStack, *, seconds: int, paced_rate: float, paced_seconds: float) -> dict:
     orders = order_snapshots(stack)
     webhook_url = f"{stack.api_url}/webhooks/sandbox"
-    before = stored_events()
-    began = time.monotonic()
-    webhooks = _saturate(webhook_url, orders, stack.tmp, seconds)
-    elapsed = time.monotonic() - began
-    stored = stored_events() - before
     noop = _saturate(f"{stack.api_url}/bench/noop", orders, stack.tmp, seconds)
-    time.sleep(2)  # let the server drain before the paced run
+    webhooks, stored, stored_rate = _stored_rate(webhook_url, orders, stack.tmp, seconds)
+    drained_s = wait_applied()
     count = int(paced_rate * paced_seconds)
     paced = py_paced(webhook_url, lambda i: signed_request(orders[i % len(orders)]),
                      rate=paced_rate, count=count, max_in_flight=256)
-    stored_rate = stored / min(elapsed, float(seconds)) if seconds else 0.0
+    wait_applied()
+    # The same saturation with the worker paused (SIGSTOP): what ingest alone sustains when it
+    # does not share the two cores with the worker applying the events.
+    worker = stack.processes["worker"]
+    os.killpg(worker.pid, signal.SIGSTOP)
+    try:
+        _, alone, alone_rate = _stored_rate(webhook_url, orders, stack.tmp, seconds)
+    finally:
+        os.killpg(worker.pid, signal.SIGCONT)
+    alone_drained_s = wait_applied()
     return {
         "generator": webhooks.tool,
         "saturation_seconds": seconds,
@@ -102,8 +140,12 @@ def run(stack: BenchStack, *, seconds: int, paced_rate: float, paced_seconds: fl
         "stored_per_s": round(stored_rate, 1),
         "acked_per_s": round(webhooks.rate, 1),
         "saturation_latency_ms_p50_p99": _p50_p99(webhooks),
+        "applied_all_within_s": drained_s,
         "noop_per_s": round(noop.rate, 1),
         "ratio": round(stored_rate / noop.rate, 3) if noop.rate else None,
+        "stored_per_s_worker_paused": round(alone_rate, 1),
+        "stored_worker_paused": alone,
+        "applied_after_pause_within_s": alone_drained_s,
         "paced_rate_per_s": paced_rate,
         "paced_achieved_per_s": round(paced.sent / paced.seconds, 1) if paced.seconds else 0,
         "paced_errors": paced.errors,

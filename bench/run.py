@@ -23,6 +23,17 @@ from bench.report import evaluate, write_markdown
 from bench.stack import BenchStack
 
 RESULTS = Path(__file__).with_name("results")
+PHASES = ("B1", "B2", "B3", "B4", "B5")
+
+
+def selected() -> set[str]:
+    """``BENCH_ONLY=B1,B2`` runs those phases (B1 books its orders through B2) and writes
+    ``results/partial.*`` instead of ``latest.*``."""
+    only = {p.strip().upper() for p in os.environ.get("BENCH_ONLY", "").split(",") if p.strip()}
+    unknown = only - set(PHASES)
+    if unknown:
+        raise SystemExit(f"bench: unknown phase in BENCH_ONLY: {', '.join(sorted(unknown))}")
+    return (only | ({"B2"} if "B1" in only else set())) or set(PHASES)
 
 
 def _int(name: str, default: int) -> int:
@@ -55,8 +66,9 @@ def save(results: dict, began: float) -> None:
     results["load_avg_now"] = [round(x, 1) for x in os.getloadavg()]
     results["verdicts"] = evaluate(results["figures"])
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
-    write_markdown(results, RESULTS / "latest.md")
+    name = results["output"]
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    write_markdown(results, RESULTS / f"{name}.md")
 
 
 def _default_deadline() -> float:
@@ -80,8 +92,10 @@ def main() -> int:
     began = time.monotonic()
     signal.signal(signal.SIGTERM, _stop)
     budget = _float("BENCH_BUDGET_S", 540)
+    only = selected()
     results: dict = {"started_at": datetime.now(UTC).isoformat(), "machine": machine(),
-                     "figures": {}, "errors": {}, "phase_started_s": {}}
+                     "phases": sorted(only), "figures": {}, "errors": {}, "phase_started_s": {},
+                     "output": "latest" if only == set(PHASES) else "partial"}
     figures = results["figures"]
 
     def phase(name: str) -> None:
@@ -109,51 +123,63 @@ def main() -> int:
         resident = data.bearer(data.SITI)
         operator = data.bearer(data.OPERATOR)
         count = _int("BENCH_DELIVERIES", 1000)
-        ids = data.deliveries_awaiting_choice(count)
+        ids = data.deliveries_awaiting_choice(count) if "B2" in only else []
         pids = {"api": stack.processes["api"].pid, "worker": stack.processes["worker"].pid}
         with memory.RssSampler(pids) as sampler:
-            phase(f"B2 dispatch ({count} deliveries, worker {pool} x{concurrency})")
-            figures["B2"] = _guard(results, "B2", lambda: dispatch.run(
-                stack, ids, resident, rate=rate, latency_ms=latency,
-                timeout_s=_float("BENCH_B2_TIMEOUT_S", 60)))
-            figures["B2"]["worker"] = f"--pool {pool} --concurrency {concurrency}"
-            phase("B1 webhook ingest")
-            figures["B1"] = _guard(results, "B1", lambda: ingest.run(
-                stack, seconds=_int("BENCH_SATURATION_S", 10),
-                paced_rate=_float("BENCH_PACED_RATE", 1000),
-                paced_seconds=_float("BENCH_PACED_S", 5)))
-            figures["B1"]["api_workers"] = int(api_workers)
+            if "B2" in only:
+                phase(f"B2 dispatch ({count} deliveries, worker {pool} x{concurrency})")
+                figures["B2"] = _guard(results, "B2", lambda: dispatch.run(
+                    stack, ids, resident, rate=rate, latency_ms=latency,
+                    timeout_s=_float("BENCH_B2_TIMEOUT_S", 60)))
+                figures["B2"]["worker"] = f"--pool {pool} --concurrency {concurrency}"
+            if "B1" in only:
+                phase("B1 webhook ingest")
+                figures["B1"] = _guard(results, "B1", lambda: ingest.run(
+                    stack, seconds=_int("BENCH_SATURATION_S", 10),
+                    paced_rate=_float("BENCH_PACED_RATE", 1000),
+                    paced_seconds=_float("BENCH_PACED_S", 5)))
+                figures["B1"]["api_workers"] = int(api_workers)
         figures["B5"] = {"under_b1_b2": sampler.result()}
-        prefork = _int("BENCH_PREFORK_DELIVERIES", 50)
-        if prefork:
-            phase(f"B2 again with the compose worker (prefork x4, {prefork} deliveries)")
+        compose = _int("BENCH_COMPOSE_DELIVERIES", 200) if "B2" in only else 0
+        if compose:
+            phase(f"B2 again with the compose workers ({compose} deliveries)")
             stack.stop("worker")
-            stack.start("worker", "worker", "--concurrency", "4")
+            stack.start("worker", "worker", "--queues", "default,tracking,notifications",
+                        "--concurrency", "4")
+            stack.start("dispatch-worker", "worker", "--queues", "dispatch", "--pool",
+                        "threads", "--concurrency", "32")
             time.sleep(4)
-            more = data.deliveries_awaiting_choice(prefork)
-            figures["B2_prefork4"] = _guard(results, "B2_prefork4", lambda: dispatch.run(
+            more = data.deliveries_awaiting_choice(compose)
+            figures["B2_compose"] = _guard(results, "B2_compose", lambda: dispatch.run(
                 stack, more, resident, rate=rate, latency_ms=latency, timeout_s=30))
+            stack.stop("dispatch-worker")
         stack.stop("worker")
-        phase("B3 quote fan-out")
-        figures["B3"] = _guard(results, "B3", lambda: fanout.run(
-            deadline_s=_float("BENCH_QUOTE_DEADLINE_S", _default_deadline()),
-            rounds=_int("BENCH_B3_ROUNDS", 4)))
-        phase("B4 dashboard data")
-        # Events get what is left after the deliveries' insert (~60 s here) and a reserve
-        # for the queries and B5; at least 45 s, so some millions are there.
-        left = budget - (time.monotonic() - began) - _float("BENCH_B4_RESERVE_S", 210)
-        generated = _guard(results, "B4", lambda: dashboard.generate(
-            _int("BENCH_B4_DELIVERIES", 1_000_000), _int("BENCH_B4_EVENTS", 10_000_000),
-            budget_s=max(45.0, left)))
-        if generated:
-            phase(f"B4 queries on {generated}")
-            queries = _guard(results, "B4", lambda: dashboard.measure(
-                stack, operator, runs=_int("BENCH_B4_RUNS", 30)))
-            figures["B4"] = {"data": generated, **queries}
+        if "B3" in only:
+            # B3 times a deadline in this process: let the API finish what B1 left queued
+            # (its writer and publisher threads, PostgreSQL's autovacuum) first.
+            time.sleep(_float("BENCH_SETTLE_S", 10))
+            phase("B3 quote fan-out")
+            figures["B3"] = _guard(results, "B3", lambda: fanout.run(
+                deadline_s=_float("BENCH_QUOTE_DEADLINE_S", _default_deadline()),
+                rounds=_int("BENCH_B3_ROUNDS", 4)))
+        if "B4" in only:
+            phase("B4 dashboard data")
+            # Events get what is left after the deliveries' insert (~60 s here) and a reserve
+            # for the queries and B5; at least 45 s, so some millions are there.
+            left = budget - (time.monotonic() - began) - _float("BENCH_B4_RESERVE_S", 210)
+            generated = _guard(results, "B4", lambda: dashboard.generate(
+                _int("BENCH_B4_DELIVERIES", 1_000_000), _int("BENCH_B4_EVENTS", 10_000_000),
+                budget_s=max(45.0, left)))
+            if generated:
+                phase(f"B4 queries on {generated}")
+                queries = _guard(results, "B4", lambda: dashboard.measure(
+                    stack, operator, runs=_int("BENCH_B4_RUNS", 30)))
+                figures["B4"] = {"data": generated, **queries}
         stack.stop("api")
         stack.stop("sandbox")
-        phase("B5 embedded stack (sipoke run)")
-        figures["B5"]["embedded"] = _guard(results, "B5", memory.embedded_stack)
+        if "B5" in only:
+            phase("B5 embedded stack (sipoke run)")
+            figures["B5"]["embedded"] = _guard(results, "B5", memory.embedded_stack)
     finally:
         for name in list(stack.processes):
             tail = stack.log_tail(name)
@@ -161,7 +187,7 @@ def main() -> int:
                 results["errors"][f"{name}_log"] = tail.replace(str(Path.cwd()), ".")
         stack.close()
         save(results, began)
-    print((RESULTS / "latest.md").read_text())
+    print((RESULTS / f"{results['output']}.md").read_text())
     return 1 if results["errors"] else 0
 
 

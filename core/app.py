@@ -17,7 +17,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.accounts.endpoints import auth_router, users_router
 from core.catalog.endpoints import admin_router as catalog_admin_router
@@ -100,54 +102,103 @@ def install_error_handlers(app: FastAPI) -> None:
                             status_code=500)
 
 
-def install_request_context(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def _request_context(request: Request, call_next):
+class HttpMiddleware:
+    """Pure ASGI middleware for HTTP requests (no per-request task group and streams, unlike
+    Starlette's ``BaseHTTPMiddleware``, which cost more than a webhook's own work); other
+    scopes pass through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class RequestContext(HttpMiddleware):
+    """A request id for the logs and the ``X-Request-ID`` header; one log line per request."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         # A caller's id is kept only if it is short and plain, so it cannot forge log fields.
-        request_id = request.headers.get("x-request-id", "")
+        request_id = Headers(scope=scope).get("x-request-id", "")
         if not _REQUEST_ID_RE.fullmatch(request_id):
             request_id = uuid.uuid4().hex
-        token = set_request_id(request_id)
+        status = 500
         started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        token = set_request_id(request_id)
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, send_with_id)
         finally:
             reset_request_id(token)
-        elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
-        response.headers["X-Request-ID"] = request_id
-        log.info("request", extra={"method": request.method, "path": request.url.path,
-                                   "status": response.status_code, "ms": elapsed_ms,
-                                   "request_id": request_id})
-        return response
+            if log.isEnabledFor(logging.INFO):
+                log.info("request", extra={
+                    "method": scope["method"], "path": scope["path"], "status": status,
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                    "request_id": request_id})
 
 
+def install_request_context(app: FastAPI) -> None:
+    app.add_middleware(RequestContext)
+
+
+# Requests that never hold a database connection while they wait: probes, metrics, and
+# webhooks (their events go to the group-commit writer, delivery.tracking.ingest).
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+UNLIMITED_PREFIXES = ("/webhooks/",)
 
 
-def install_concurrency_limit(app: FastAPI, limit: int, queue_timeout: float = 10.0) -> None:
+class AdmissionGate:
     """Admit at most ``limit`` requests at once; the rest wait their turn (then 503).
 
     Sync endpoints hold a database connection between their dependency and endpoint steps
     while waiting for a worker thread; without a gate, a burst larger than the pool makes
     every request hold one connection and wait for another until the pool times out.
     """
-    gate = anyio.Semaphore(limit)
 
-    @app.middleware("http")
-    async def _admission(request: Request, call_next):
-        if request.url.path in UNLIMITED_PATHS:
-            return await call_next(request)
+    def __init__(self, app: ASGIApp, limit: int, queue_timeout: float = 10.0) -> None:
+        self.app = app
+        self.limit = limit
+        self.queue_timeout = queue_timeout
+        self._gate: anyio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in UNLIMITED_PATHS \
+                or path.startswith(UNLIMITED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        if self._gate is None:  # created in the server's event loop
+            self._gate = anyio.Semaphore(self.limit)
         try:
-            with anyio.fail_after(queue_timeout):
-                await gate.acquire()
+            with anyio.fail_after(self.queue_timeout):
+                await self._gate.acquire()
         except TimeoutError:
-            return JSONResponse({"error": {"code": "overloaded",
-                                           "message": "Server sedang sibuk. Coba lagi."}},
-                                status_code=503, headers={"Retry-After": "1"})
+            response = JSONResponse({"error": {"code": "overloaded",
+                                               "message": "Server sedang sibuk. Coba lagi."}},
+                                    status_code=503, headers={"Retry-After": "1"})
+            await response(scope, receive, send)
+            return
         try:
-            return await call_next(request)
+            await self.app(scope, receive, send)
         finally:
-            gate.release()
+            self._gate.release()
+
+
+def install_concurrency_limit(app: FastAPI, limit: int, queue_timeout: float = 10.0) -> None:
+    app.add_middleware(AdmissionGate, limit=limit, queue_timeout=queue_timeout)
 
 
 def create_app(

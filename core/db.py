@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
@@ -146,8 +146,17 @@ def new_session() -> Session:
 
 # --- after-commit publishing -----------------------------------------------------------
 
-AfterCommitPublisher = Callable[[list[int]], None]
+class NewOutboxRow(NamedTuple):
+    """An outbox row this transaction wrote: what the publisher sends once it is committed."""
+
+    id: int
+    task_name: str
+    kwargs: dict[str, Any]
+
+
+AfterCommitPublisher = Callable[[list[NewOutboxRow]], None]
 _publisher: AfterCommitPublisher | None = None
+_PENDING = "outbox_rows"
 
 
 def set_after_commit_publisher(publisher: AfterCommitPublisher | None) -> None:
@@ -156,8 +165,13 @@ def set_after_commit_publisher(publisher: AfterCommitPublisher | None) -> None:
     _publisher = publisher
 
 
-def pending_outbox_ids(session: Session) -> list[int]:
-    return session.info.setdefault("outbox_ids", [])
+def pending_outbox(session: Session) -> list[NewOutboxRow]:
+    return session.info.setdefault(_PENDING, [])
+
+
+def forget_pending_outbox(session: Session) -> None:
+    """After a rollback: the rows are gone, nothing to publish."""
+    session.info.pop(_PENDING, None)
 
 
 @contextmanager
@@ -173,11 +187,11 @@ def unit_of_work(session: Session | None = None) -> Iterator[Session]:
             session.commit()
         else:
             session.rollback()
-            session.info.pop("outbox_ids", None)
+            forget_pending_outbox(session)
         raise
     finally:
-        ids = session.info.pop("outbox_ids", None)
+        rows = session.info.pop(_PENDING, None)
         if own:
             session.close()
-    if ids and _publisher is not None:
-        _publisher(list(ids))
+    if rows and _publisher is not None:
+        _publisher(list(rows))

@@ -112,3 +112,7 @@ class ServiceUnavailable(AppError):
     status_code = 503
     code = "service_unavailable"
     message = "Layanan sedang tidak tersedia."
+
+    def __init__(self, message: str | None = None, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

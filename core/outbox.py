@@ -1,8 +1,8 @@
 """Enqueue tasks by name through the transactional outbox.
 
 ``enqueue(session, "notifications.send", notification_id=...)`` writes a row in the caller's
-transaction. When the boundary commits, :mod:`core.db` hands the ids to the publisher, which
-sends them to the broker at once; the relay (a beat task) sends whatever is left, so a crash
+transaction. When the boundary commits, :mod:`core.db` hands the new rows to the publisher,
+which sends them to the broker at once; the relay (a beat task) sends whatever is left, so a crash
 between commit and publish delays a task, never loses it. Consumers must be idempotent: a
 relay that dies after publishing sends again.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from core.db import pending_outbox_ids, utcnow
+from core.db import NewOutboxRow, pending_outbox, utcnow
 from core.models import OutboxMessage
 
 
@@ -32,20 +32,30 @@ def enqueue(
     session.add(message)
     session.flush()
     if delay is None:
-        pending_outbox_ids(session).append(message.id)
+        pending_outbox(session).append(
+            NewOutboxRow(message.id, message.task_name, dict(message.kwargs)))
     return message
 
 
 def _jsonable(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {k: (str(v) if not isinstance(v, (int, float, bool, str, type(None))) else v)
-            for k, v in kwargs.items()}
+    return {k: _plain(v) for k, v in kwargs.items()}
+
+
+def _plain(value: Any) -> Any:
+    """JSON scalars as they are, lists of them element by element, anything else (UUIDs,
+    dates) as text."""
+    if isinstance(value, (int, float, bool, str, type(None))):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)
 
 
 class OutboxRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def due(self, *, limit: int, now: datetime, ids: list[int] | None = None,
+    def due(self, *, limit: int, now: datetime,
             min_age: timedelta = timedelta(0)) -> list[OutboxMessage]:
         stmt = (
             select(OutboxMessage)
@@ -53,22 +63,22 @@ class OutboxRepository:
             .order_by(OutboxMessage.id)
             .limit(limit)
         )
-        if ids is not None:
-            stmt = stmt.where(OutboxMessage.id.in_(ids))
-        elif min_age:
+        if min_age:
             stmt = stmt.where(OutboxMessage.created_at <= now - min_age)
         if self.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         return list(self.session.scalars(stmt))
 
-    def mark_published(self, message_id: int, now: datetime) -> bool:
-        """Claim-and-mark in one conditional update, so two relays never both count it."""
+    def mark_published(self, message_ids: list[int], now: datetime) -> int:
+        """Claim-and-mark in one conditional update, so two relays never both count a row."""
+        if not message_ids:
+            return 0
         result = self.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.published_at.is_(None))
+            .where(OutboxMessage.id.in_(message_ids), OutboxMessage.published_at.is_(None))
             .values(published_at=now, attempts=OutboxMessage.attempts + 1)
         )
-        return bool(result.rowcount)
+        return result.rowcount or 0
 
     def mark_failed(self, message_id: int, error: str) -> None:
         self.session.execute(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
@@ -28,14 +28,16 @@ PROBE_TIMEOUT = timedelta(seconds=60)
 
 
 def _row(session: Session, provider: str, *, lock: bool = False) -> ProviderCircuit:
-    insert_ignore(session, ProviderCircuit, {"provider": provider, "state": "closed",
-                                             "failures": 0, "successes": 0,
-                                             "total_failures": 0, "updated_at": utcnow()},
-                  ["provider"])
     stmt = select(ProviderCircuit).where(ProviderCircuit.provider == provider)
     if lock:
         stmt = stmt.with_for_update()
-    row = session.scalars(stmt.execution_options(populate_existing=True)).one()
+    stmt = stmt.execution_options(populate_existing=True)
+    row = session.scalars(stmt).first()
+    if row is None:  # the provider's first call: create its row (once, across processes)
+        insert_ignore(session, ProviderCircuit, {"provider": provider, "state": "closed",
+                                                 "failures": 0, "total_failures": 0,
+                                                 "updated_at": utcnow()}, ["provider"])
+        row = session.scalars(stmt).one()
     return row
 
 
@@ -60,13 +62,16 @@ def allow(session: Session, provider: str, now: datetime | None = None) -> bool:
 
 
 def record_success(session: Session, provider: str) -> None:
-    row = _row(session, provider, lock=True)
-    row.successes += 1
-    if row.state != CircuitState.closed or row.failures:
-        row.state = CircuitState.closed
-        row.failures = 0
-        row.opened_at = None
-        row.retry_at = None
+    """Close the circuit and forget the failures. A closed circuit without failures (nearly
+    every call) is not written at all: a write takes the provider's row lock until commit,
+    and every booking of that provider would queue behind it."""
+    session.execute(
+        update(ProviderCircuit)
+        .where(ProviderCircuit.provider == provider,
+               or_(ProviderCircuit.state != CircuitState.closed, ProviderCircuit.failures > 0))
+        .values(state=CircuitState.closed, failures=0, opened_at=None, retry_at=None,
+                updated_at=utcnow())
+        .execution_options(synchronize_session=False))
 
 
 def record_failure(session: Session, provider: str, error: str, *,

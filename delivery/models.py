@@ -48,6 +48,8 @@ class AttemptStatus(StrEnum):
 
 ACTIVE_ATTEMPT = (AttemptStatus.pending, AttemptStatus.unknown, AttemptStatus.active)
 _ACTIVE_SQL = "status IN ('pending', 'unknown', 'active')"
+_FLAGGED_SQL = "alert IS NOT NULL"
+_UNFLAGGED_SQL = "alert IS NULL"
 
 
 class Leg(StrEnum):
@@ -60,7 +62,18 @@ class Delivery(UUIDPk, Timestamped, Base):
     ``delivery.states.set_state``, which audits it."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_office_state", "office_id", "state"),)
+    __table_args__ = (
+        # The operator's counts: open deliveries by state, finished ones in a recent window
+        # (index-only scans), and the list filtered by state.
+        Index("ix_deliveries_office_state_changed", "office_id", "state", "state_changed_at"),
+        # The operator's list: flagged deliveries first (few), then the others in order of
+        # their last state change; two partial indexes, so neither needs a sort of the
+        # office's deliveries. The first one also counts the flagged.
+        Index("ix_deliveries_office_flagged", "office_id", "alert_at",
+              postgresql_where=text(_FLAGGED_SQL), sqlite_where=text(_FLAGGED_SQL)),
+        Index("ix_deliveries_office_unflagged", "office_id", "state_changed_at", "id",
+              postgresql_where=text(_UNFLAGGED_SQL), sqlite_where=text(_UNFLAGGED_SQL)),
+    )
 
     office_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("offices.id"), index=True)
     request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("document_requests.id"),
@@ -258,7 +271,6 @@ class ProviderCircuit(Base):
     provider: Mapped[str] = mapped_column(String(40), primary_key=True)
     state: Mapped[CircuitState] = mapped_column(String(10), default=CircuitState.closed)
     failures: Mapped[int] = mapped_column(default=0)
-    successes: Mapped[int] = mapped_column(default=0)
     total_failures: Mapped[int] = mapped_column(default=0)
     opened_at: Mapped[datetime | None]
     # Nobody calls before this (open circuit, or a provider's Retry-After).

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from delivery.models import (
     ACTIVE_ATTEMPT,
@@ -24,17 +24,38 @@ from delivery.models import (
 )
 
 
-def insert_ignore(session: Session, model: type, values: dict[str, Any],
-                  index_elements: list[str]) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING on PostgreSQL and SQLite; True when inserted."""
+def _insert(session: Session):
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def insert_ignore(session: Session, model: type, values: dict[str, Any],
+                  index_elements: list[str]) -> Any | None:
+    """INSERT ... ON CONFLICT DO NOTHING on PostgreSQL and SQLite: the new row's primary key,
+    None when the row existed."""
     table = model.__table__  # type: ignore[attr-defined]
-    stmt = (insert(table).values(**values).on_conflict_do_nothing(index_elements=index_elements)
+    stmt = (_insert(session)(table).values(**values)
+            .on_conflict_do_nothing(index_elements=index_elements)
             .returning(*table.primary_key.columns))
     # Core-level execution with RETURNING: a skipped row returns nothing on every driver
     # (the ORM-level rowcount is not reliable for ON CONFLICT on psycopg).
-    return session.connection().execute(stmt).first() is not None
+    row = session.connection().execute(stmt).first()
+    return None if row is None else row[0]
+
+
+def insert_events_ignore(session: Session, rows: list[dict[str, Any]]
+                         ) -> dict[tuple[str, str], int]:
+    """Many tracking events in one statement, each stored once: the ids of the rows that were
+    new, by (provider, provider_event_id). Every row must have the same keys."""
+    if not rows:
+        return {}
+    table = TrackingEvent.__table__
+    # One cached statement, executed with many parameter sets: SQLAlchemy sends them as
+    # multi-row INSERTs ("insertmanyvalues") and gathers what RETURNING gave back.
+    stmt = (_insert(session)(table)
+            .on_conflict_do_nothing(index_elements=["provider", "provider_event_id"])
+            .returning(table.c.provider, table.c.provider_event_id, table.c.id))
+    return {(p, e): i for p, e, i in session.connection().execute(stmt, rows)}
 
 
 class DeliveryRepository:
@@ -44,7 +65,10 @@ class DeliveryRepository:
     def get(self, delivery_id: uuid.UUID, *, lock: bool = False) -> Delivery | None:
         stmt = select(Delivery).where(Delivery.id == delivery_id)
         if lock:
-            stmt = stmt.with_for_update()
+            # A locked load is a step of a state change, which mostly needs the row only:
+            # its quotes and attempts load when first used, not on every lock.
+            stmt = stmt.with_for_update().options(lazyload(Delivery.quotes),
+                                                  lazyload(Delivery.attempts))
         return self.session.scalars(stmt.execution_options(populate_existing=True)).first()
 
     def add(self, delivery: Delivery) -> Delivery:
@@ -79,13 +103,63 @@ class DeliveryRepository:
 
     def list_office(self, office_id: uuid.UUID, *, states: list[DeliveryState] | None,
                     limit: int, offset: int) -> list[Delivery]:
-        stmt = select(Delivery).where(Delivery.office_id == office_id)
+        """Exceptions first: the flagged deliveries, latest alert first; then the others,
+        oldest state change first. Two queries, each read in order from its partial index
+        (``ix_deliveries_office_flagged``, ``ix_deliveries_office_unflagged``), so a page
+        never sorts the office's whole history. Attempts come with the rows (one query)."""
+        where = [Delivery.office_id == office_id]
         if states:
-            stmt = stmt.where(Delivery.state.in_([str(s) for s in states]))
-        # Exceptions first (flagged ones), then the oldest state change first.
-        stmt = stmt.order_by(Delivery.alert.is_(None), Delivery.alert_at.desc(),
-                             Delivery.state_changed_at).limit(limit).offset(offset)
-        return list(self.session.scalars(stmt))
+            where.append(Delivery.state.in_([str(s) for s in states]))
+        flagged = [*where, Delivery.alert.is_not(None)]
+        rows = self._page(select(Delivery).where(*flagged).order_by(
+            Delivery.alert_at.desc(), Delivery.state_changed_at, Delivery.id),
+            limit=limit, offset=offset)
+        if len(rows) == limit:
+            return rows
+        # The page runs past the flagged ones: the others start where those end.
+        skip = 0
+        if not rows and offset:
+            skip = offset - (self.session.scalar(
+                select(func.count()).select_from(Delivery).where(*flagged)) or 0)
+        others = (select(Delivery).where(*where, Delivery.alert.is_(None))
+                  .order_by(Delivery.state_changed_at, Delivery.id))
+        return rows + self._page(others, limit=limit - len(rows), offset=skip)
+
+    def _page(self, stmt: Select[tuple[Delivery]], *, limit: int, offset: int
+              ) -> list[Delivery]:
+        # Lists show attempts, not quotes: quotes load only if something reads them.
+        stmt = stmt.options(selectinload(Delivery.attempts), lazyload(Delivery.quotes))
+        return list(self.session.scalars(stmt.limit(limit).offset(offset)))
+
+    def count_open_by_state(self, office_id: uuid.UUID) -> dict[str, int]:
+        """The office's deliveries in each non-terminal state."""
+        from delivery.states import TERMINAL
+
+        return self._count_each([s for s in DeliveryState if s not in TERMINAL],
+                                Delivery.office_id == office_id)
+
+    def count_finished_since(self, office_id: uuid.UUID, since: datetime) -> dict[str, int]:
+        """The office's deliveries that reached each terminal state at or after ``since``."""
+        from delivery.states import TERMINAL
+
+        return self._count_each([s for s in DeliveryState if s in TERMINAL],
+                                Delivery.office_id == office_id,
+                                Delivery.state_changed_at >= since)
+
+    def _count_each(self, states: list[DeliveryState], *where: Any) -> dict[str, int]:
+        """One count per state, all in one statement: each reads its own range of
+        ``ix_deliveries_office_state_changed`` (cheaper than grouping the rows of all of
+        them)."""
+        counts = [select(func.count()).select_from(Delivery)
+                  .where(*where, Delivery.state == str(state)).scalar_subquery()
+                  for state in states]
+        row = self.session.execute(select(*counts)).one()
+        return {str(state): count for state, count in zip(states, row, strict=True)}
+
+    def count_flagged(self, office_id: uuid.UUID) -> int:
+        return self.session.scalar(
+            select(func.count()).select_from(Delivery)
+            .where(Delivery.office_id == office_id, Delivery.alert.is_not(None))) or 0
 
     def booked_between(self, office_id: uuid.UUID, start: datetime, end: datetime
                        ) -> list[Delivery]:
@@ -98,10 +172,6 @@ class DeliveryRepository:
                 .where(Delivery.office_id == office_id, Delivery.id.in_(booked))
                 .order_by(Delivery.created_at))
         return list(self.session.scalars(stmt))
-
-    def count_by_state(self) -> dict[str, int]:
-        rows = self.session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))
-        return {str(state): count for state, count in rows}
 
     # --- attempts ----------------------------------------------------------------------
 

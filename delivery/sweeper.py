@@ -29,7 +29,7 @@ from delivery.models import DeliveryState as D
 from delivery.quotes.service import expired_choices
 from delivery.repository import DeliveryRepository
 from delivery.states import raise_alert
-from delivery.tracking.service import APPLY_TASK, events_to_retry
+from delivery.tracking.service import APPLY_BATCH_TASK, events_to_retry
 from providers.status import DeliveryStatus as PS
 
 GIVE_UP_TASK = "delivery.give_up_search"
@@ -61,9 +61,10 @@ def sweep(session: Session) -> dict[str, int]:
         enqueue(session, TASK_BOOK, attempt_id=attempt.id)
         counts["rebooked"] += 1
 
-    for event_id in events_to_retry(session, older_than=EVENT_RETRY_AFTER):
-        enqueue(session, APPLY_TASK, event_id=event_id)
-        counts["events"] += 1
+    event_ids = events_to_retry(session, older_than=EVENT_RETRY_AFTER)
+    if event_ids:
+        enqueue(session, APPLY_BATCH_TASK, event_ids=event_ids)
+        counts["events"] = len(event_ids)
 
     counts["watchdog"] = _watchdog(session, now)
     counts["alerts"] = _sla(session, now)

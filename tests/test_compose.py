@@ -40,8 +40,23 @@ def _setting_for(variable: str) -> str | None:
 
 
 def test_the_expected_services_are_there() -> None:
-    assert {"postgres", "redis", "migrate", "api", "worker", "beat", "flower"} <= set(SERVICES)
-    assert {"migrate", "api", "worker", "beat"} <= set(APP_SERVICES)
+    assert {"postgres", "redis", "migrate", "api", "worker", "dispatch-worker", "beat",
+            "flower"} <= set(SERVICES)
+    assert {"migrate", "api", "worker", "dispatch-worker", "beat"} <= set(APP_SERVICES)
+
+
+def test_every_queue_has_a_worker_and_provider_calls_run_on_threads() -> None:
+    from workers.celery_app import QUEUES
+
+    consumed: dict[str, str] = {}
+    for name in APP_SERVICES:
+        args = build_parser().parse_args(SERVICES[name]["command"])
+        if SERVICES[name]["command"][0] == "worker":
+            for queue in args.queues.split(","):
+                consumed[queue] = args.pool or "prefork"
+    assert set(consumed) == set(QUEUES)
+    # 32 bookings in flight waiting on providers, not 4 (bench B2).
+    assert consumed["dispatch"] == "threads"
 
 
 @pytest.mark.parametrize("service", APP_SERVICES)
@@ -128,7 +143,7 @@ def test_start_up_order() -> None:
                 assert condition == "service_healthy", f"{name} -> {target}"
                 assert "healthcheck" in SERVICES[target], f"{name} waits on {target}"
     assert SERVICES["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    for name in ("api", "worker", "beat"):
+    for name in ("api", "worker", "dispatch-worker", "beat"):
         deps = SERVICES[name]["depends_on"]
         assert deps["migrate"]["condition"] == "service_completed_successfully", name
         assert deps["redis"]["condition"] == "service_healthy", name
@@ -136,7 +151,7 @@ def test_start_up_order() -> None:
 
 def test_one_beat_and_shared_var_volume() -> None:
     assert "deploy" not in SERVICES["beat"] or SERVICES["beat"]["deploy"].get("replicas") == 1
-    for name in ("api", "worker", "beat"):
+    for name in ("api", "worker", "dispatch-worker", "beat"):
         assert any(v.endswith(":/app/var") for v in SERVICES[name]["volumes"]), name
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import Message, Receive, Scope, Send
 
+from core.app import HttpMiddleware
 from web import errors
 from web.pages import ROUTERS
 from web.templating import STATIC_DIR, templates
@@ -15,6 +18,8 @@ from web.views import state_badge
 CSP = ("default-src 'self'; img-src 'self' data: blob: https: http:; style-src 'self'; "
        "script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'self'")
+PAGE_HEADERS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
+                ("Referrer-Policy", "same-origin"), ("Cache-Control", "no-store"))
 
 
 class CachedStatic(StaticFiles):
@@ -33,6 +38,21 @@ def page_router() -> APIRouter:
     return router
 
 
+class PageHeaders(HttpMiddleware):
+    """Security and caching headers on every HTML response."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if headers.get("content-type", "").startswith("text/html"):
+                    for name, value in PAGE_HEADERS:
+                        headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def mount(app: FastAPI) -> None:
     templates.env.globals["state_badge"] = state_badge
     errors.install(app)
@@ -44,12 +64,4 @@ def mount(app: FastAPI) -> None:
     app.router.routes[:] = added + before
     app.mount("/static", CachedStatic(directory=str(STATIC_DIR)), name="static")
 
-    @app.middleware("http")
-    async def _page_headers(request: Request, call_next):
-        response = await call_next(request)
-        if response.headers.get("content-type", "").startswith("text/html"):
-            response.headers.setdefault("Content-Security-Policy", CSP)
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Referrer-Policy", "same-origin")
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(PageHeaders)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
+from core.db import forget_pending_outbox
 from core.errors import AppError, Forbidden, NotFound, Unauthorized
 from web.i18n import Translator
 
@@ -95,7 +96,7 @@ def undo(session: Session, exc: AppError | None = None) -> None:
     if exc is not None and exc.persist_changes:
         return
     session.rollback()
-    session.info.pop("outbox_ids", None)
+    forget_pending_outbox(session)
 
 
 ACCESS_ERRORS: tuple[type[AppError], ...] = (NotFound, Forbidden, Unauthorized)

@@ -16,7 +16,13 @@ from delivery.booking.service import book_attempt, cancel_at_provider, give_up_s
 from delivery.quotes.service import refresh_quotes
 from delivery.sweeper import sweep
 from delivery.tracking.polling import claim_due, poll_attempt
-from delivery.tracking.service import apply_event, purge_raw_bodies
+from delivery.tracking.service import (
+    APPLY_BATCH_TASK,
+    APPLY_TASK,
+    apply_event,
+    apply_events,
+    purge_raw_bodies,
+)
 from providers.errors import TransientProviderError
 from workers.base import backoff, db_task
 from workers.celery_app import MAX_RETRY_DELAY, app
@@ -75,9 +81,15 @@ def poll(attempt_id: str) -> str:
     return poll_attempt(uuid.UUID(attempt_id))
 
 
-@db_task("tracking.apply")
+@db_task(APPLY_TASK)  # single events queued before batches existed
 def apply(session: Session, event_id: int) -> str:
     return apply_event(session, int(event_id))
+
+
+@app.task(name=APPLY_BATCH_TASK)
+def apply_batch(event_ids: list[int]) -> dict[str, int]:
+    """The events one webhook batch stored; each applied in a unit of work of its own."""
+    return apply_events(event_ids)
 
 
 @db_task("tracking.poll_due")

@@ -2,48 +2,99 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
 
-from core.db import new_session, utcnow
+from core.batching import Batcher, BatcherFull
+from core.db import NewOutboxRow, new_session, utcnow
 from core.outbox import OutboxRepository
 
 log = logging.getLogger("sipoke.outbox")
 
 
-def publish(ids: list[int] | None = None, *, limit: int = 500,
-            min_age: timedelta = timedelta(0)) -> int:
-    """Send due outbox rows (these ``ids`` only, or all due ones) and mark them published.
+def publish(*, limit: int = 500, min_age: timedelta = timedelta(0)) -> int:
+    """The relay: send due outbox rows and mark them published.
 
-    A row is marked in the same transaction that selected it; if the send fails the row
-    stays unpublished for the relay. A crash after send and before commit sends it again,
-    which idempotent tasks absorb.
+    The rows are selected (locked on PostgreSQL) and marked in one transaction, through one
+    broker connection; if a send fails the rest stay unpublished for the relay. A crash after
+    send and before commit sends again, which idempotent tasks absorb.
     """
     from workers.celery_app import app
 
-    sent = 0
     session = new_session()
+    sent: list[int] = []
     try:
         repo = OutboxRepository(session)
         now = utcnow()
-        for message in repo.due(limit=limit, now=now, ids=ids, min_age=min_age):
-            try:
-                app.send_task(message.task_name, kwargs=message.kwargs)
-            except Exception as exc:  # broker down: leave it for the relay
-                log.warning("outbox publish failed", extra={"outbox_id": message.id,
-                                                            "error": repr(exc)})
-                repo.mark_failed(message.id, repr(exc))
-                break
-            if repo.mark_published(message.id, now):
-                sent += 1
+        due = repo.due(limit=limit, now=now, min_age=min_age)
+        if due:
+            with app.producer_or_acquire() as producer:
+                for message in due:
+                    try:
+                        app.send_task(message.task_name, kwargs=message.kwargs,
+                                      producer=producer)
+                    except Exception as exc:  # broker down: leave it for the relay
+                        log.warning("outbox publish failed",
+                                    extra={"outbox_id": message.id, "error": repr(exc)})
+                        repo.mark_failed(message.id, repr(exc))
+                        break
+                    sent.append(message.id)
+        marked = repo.mark_published(sent, now)
         session.commit()
     except Exception:
         session.rollback()
         log.exception("outbox publish aborted")
+        return 0
     finally:
         session.close()
-    return sent
+    return marked
 
 
-def publish_after_commit(ids: list[int]) -> None:
-    publish(ids)
+def publish_new(rows: list[NewOutboxRow]) -> int:
+    """Send rows this process has just committed, through one broker connection, then mark
+    them in one statement. No select and no lock: the relay takes only rows older than a few
+    seconds, so it meets these only if this send is late, and then both send; idempotent
+    tasks absorb that. A row whose send failed stays for the relay."""
+    from workers.celery_app import app
+
+    sent: list[int] = []
+    try:
+        with app.producer_or_acquire() as producer:
+            for row in rows:
+                app.send_task(row.task_name, kwargs=row.kwargs, producer=producer)
+                sent.append(row.id)
+    except Exception as exc:  # broker down: the rest waits for the relay
+        log.warning("outbox publish failed",
+                    extra={"sent": len(sent), "left": len(rows) - len(sent), "error": repr(exc)})
+    if not sent:
+        return 0
+    session = new_session()
+    try:
+        marked = OutboxRepository(session).mark_published(sent, utcnow())
+        session.commit()
+        return marked
+    except Exception:  # unmarked rows are sent again by the relay: idempotent tasks
+        session.rollback()
+        log.exception("outbox rows sent but not marked")
+        return 0
+    finally:
+        session.close()
+
+
+def _publish_batch(batches: list[list[NewOutboxRow]]) -> list[None]:
+    rows = [row for batch in batches for row in batch]
+    for start in range(0, len(rows), 500):
+        publish_new(rows[start:start + 500])
+    return [None] * len(batches)
+
+
+# The commits of concurrent requests share one broker connection and one marking statement;
+# the request does not wait for the broker (the relay covers a send that never happens).
+_after_commit: Batcher[list[NewOutboxRow], None] = Batcher("outbox-publish", _publish_batch,
+                                                          max_batch=200)
+
+
+def publish_after_commit(rows: list[NewOutboxRow]) -> None:
+    with contextlib.suppress(BatcherFull):  # else the relay sends them within seconds
+        _after_commit.submit(list(rows))

@@ -1,5 +1,6 @@
-"""Operator monitoring and actions (/api/v1/operator/deliveries...), provider health, and the
-office admin's delivery policy (/api/v1/admin/delivery-policy)."""
+"""Operator monitoring and actions (/api/v1/operator/deliveries...), the dashboard's counts
+(/api/v1/operator/summary), provider health, and the office admin's delivery policy
+(/api/v1/admin/delivery-policy)."""
 
 from __future__ import annotations
 
@@ -112,6 +113,18 @@ def list_deliveries(actor: OperatorUser, session: SessionDep,
                     ) -> list[OperatorDeliveryOut]:
     return [OperatorDeliveryOut.of(d) for d in service.listing(
         session, actor, states=state, limit=limit, offset=offset)]
+
+
+class SummaryOut(BaseModel):
+    by_state: dict[str, int]  # every open state, in the order of the state machine
+    flagged: int
+    finished_last_30_days: dict[str, int]  # every terminal state
+
+
+@router.get("/summary")
+def summary(actor: OperatorUser, session: SessionDep) -> SummaryOut:
+    """The office's open deliveries by state, flagged ones, and the last 30 days' endings."""
+    return SummaryOut(**service.summary(session, actor))
 
 
 @router.get("/deliveries/{delivery_id}")

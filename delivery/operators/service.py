@@ -47,6 +47,21 @@ def listing(session: Session, actor: User, *, states: list[D] | None, limit: int
                                                    offset=offset)
 
 
+FINISHED_WINDOW = timedelta(days=30)
+
+
+def summary(session: Session, actor: User) -> dict:
+    """The dashboard's counts for the actor's office: deliveries in each open state, the
+    flagged ones, and how the deliveries finished in the last 30 days ended. Each count reads
+    an index only (open states, flagged, the recent window), never the office's history."""
+    office = _office(actor)
+    repo = DeliveryRepository(session)
+    return {"by_state": repo.count_open_by_state(office),
+            "flagged": repo.count_flagged(office),
+            "finished_last_30_days": repo.count_finished_since(office,
+                                                               utcnow() - FINISHED_WINDOW)}
+
+
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
 

@@ -1,9 +1,10 @@
 """``POST /webhooks/{provider}``: read at most 256 KB of raw body, verify, store once, 2xx.
 
 Order matters and nothing is stored on any refusal: size (413) -> signature on the raw bytes
-(401) -> JSON (400) -> parse (400) -> store + enqueue ``tracking.apply`` -> 200 (also for a
-duplicate, so the provider stops retrying). Only a failure to store answers 5xx, which makes
-the provider retry. Not under /api/v1: providers are configured with this path.
+(401) -> JSON (400) -> parse (400) -> store (group commit, with the ``tracking.apply_batch``
+outbox row; see ``ingest``) -> 200 (also for a duplicate, so the provider stops retrying).
+Only a failure to store answers 5xx, which makes the provider retry. Not under /api/v1:
+providers are configured with this path.
 """
 
 from __future__ import annotations
@@ -13,15 +14,14 @@ import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
-from core.db import unit_of_work
-from core.errors import NotFound, PayloadTooLarge
-from core.outbox import enqueue
+from core.batching import BatcherFull
+from core.errors import NotFound, PayloadTooLarge, ServiceUnavailable
 from core.settings import get_settings
 from delivery import gateway
 from delivery.metrics import WEBHOOK_LATENCY, WEBHOOKS
-from delivery.tracking.service import APPLY_TASK, kept_headers, store_ignored, store_update
+from delivery.tracking import ingest
+from delivery.tracking.service import event_row, kept_headers
 from providers.errors import CapabilityNotSupported, WebhookRejected
 from providers.parsing import is_empty_ping
 from providers.types import TrackingUpdate, derive_event_id
@@ -47,27 +47,25 @@ async def _read_limited(request: Request) -> bytes:
     return bytes(body)
 
 
-def _store(provider: str, body: bytes, updates: list[TrackingUpdate],
-           headers: dict[str, str]) -> tuple[int, int]:
+def _rows(provider: str, body: bytes, updates: list[TrackingUpdate],
+          headers: dict[str, str]) -> list[dict]:
     text = body.decode("utf-8", errors="replace")
-    stored = duplicates = 0
-    with unit_of_work() as session:
-        if not updates:
-            event_id = derive_event_id("content", body.hex())
-            if store_ignored(session, provider, event_id, body=text, headers=headers):
-                stored += 1
-            else:
-                duplicates += 1
-        for update in updates:
-            if update.provider != provider:
-                continue  # an adapter may only speak for itself
-            event = store_update(session, update, source="webhook", body=text, headers=headers)
-            if event is None:
-                duplicates += 1
-                continue
-            stored += 1
-            enqueue(session, APPLY_TASK, event_id=event.id)
-    return stored, duplicates
+    if not updates:  # verified but nothing we track: kept for the record, never applied
+        return [event_row(provider, derive_event_id("content", body.hex()), None,
+                          source="webhook", body=text, headers=headers)]
+    return [event_row(provider, update.provider_event_id, update, source="webhook", body=text,
+                      headers=headers)
+            for update in updates if update.provider == provider]  # it speaks for itself only
+
+
+async def _store(rows: list[dict]) -> tuple[int, int]:
+    try:
+        outcomes = await ingest.store(rows)
+    except (TimeoutError, BatcherFull):
+        raise ServiceUnavailable("Server sedang sibuk. Coba lagi sebentar.",
+                                 retry_after=1) from None
+    stored = sum(1 for o in outcomes if o.event_id is not None)
+    return stored, len(outcomes) - stored
 
 
 @router.post("/webhooks/{provider}", include_in_schema=True)
@@ -104,8 +102,7 @@ async def receive_webhook(provider: str, request: Request) -> JSONResponse:
         if not updates and is_empty_ping(body):
             outcome = "probe"
             return JSONResponse({"received": 0, "duplicates": 0}, status_code=200)
-        stored, duplicates = await run_in_threadpool(_store, name, body, updates,
-                                                     kept_headers(headers))
+        stored, duplicates = await _store(_rows(name, body, updates, kept_headers(headers)))
         if duplicates and not stored:
             outcome = "duplicate"
         return JSONResponse({"received": stored, "duplicates": duplicates}, status_code=200)

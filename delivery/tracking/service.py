@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
@@ -20,14 +21,17 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.db import utcnow
+from core.db import unit_of_work, utcnow
 from delivery.flow import on_provider_status
 from delivery.models import Delivery, DeliveryAttempt, EventOutcome, TrackingEvent
 from delivery.repository import DeliveryRepository, insert_ignore
 from providers.status import DeliveryStatus, should_apply
 from providers.types import TrackingUpdate
 
+log = logging.getLogger("sipoke.delivery")
+
 APPLY_TASK = "tracking.apply"
+APPLY_BATCH_TASK = "tracking.apply_batch"
 # Headers worth keeping with the raw body (never credentials).
 KEPT_HEADERS = ("content-type", "user-agent", "x-request-id")
 MAX_APPLY_TRIES = 30
@@ -42,32 +46,36 @@ def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return keep
 
 
+def event_row(provider: str, provider_event_id: str, update: TrackingUpdate | None, *,
+              source: str, body: str = "", headers: dict[str, Any] | None = None
+              ) -> dict[str, Any]:
+    """The ``tracking_events`` row of one provider event; without an update, a verified
+    event we do not track (kept for the record, never applied)."""
+    row: dict[str, Any] = {
+        "provider": provider, "provider_event_id": provider_event_id[:120],
+        "provider_order_id": None, "reference": None, "source": source, "status": None,
+        "raw_status": None, "occurred_at": None, "received_at": utcnow(), "data": {},
+        "body": body, "headers": headers or {}, "outcome": str(EventOutcome.ignored),
+        "applied": False, "apply_tries": 0,
+    }
+    if update is not None:
+        row.update({
+            "provider_order_id": update.provider_order_id, "reference": update.reference,
+            "status": str(update.status), "raw_status": update.raw_status[:60],
+            "occurred_at": update.occurred_at, "data": update.model_dump(mode="json"),
+            "outcome": str(EventOutcome.pending)})
+    return row
+
+
 def store_update(session: Session, update: TrackingUpdate, *, source: str, body: str = "",
                  headers: dict[str, Any] | None = None) -> TrackingEvent | None:
     """Store the event once; None when this provider event was stored before."""
-    inserted = insert_ignore(session, TrackingEvent, {
-        "provider": update.provider, "provider_event_id": update.provider_event_id[:120],
-        "provider_order_id": update.provider_order_id, "reference": update.reference,
-        "source": source, "status": str(update.status), "raw_status": update.raw_status[:60],
-        "occurred_at": update.occurred_at, "received_at": utcnow(),
-        "data": update.model_dump(mode="json"), "body": body, "headers": headers or {},
-        "outcome": str(EventOutcome.pending), "applied": False, "apply_tries": 0,
-    }, ["provider", "provider_event_id"])
-    if not inserted:
+    row = event_row(update.provider, update.provider_event_id, update, source=source,
+                    body=body, headers=headers)
+    event_id = insert_ignore(session, TrackingEvent, row, ["provider", "provider_event_id"])
+    if event_id is None:
         return None
-    return session.scalars(select(TrackingEvent).where(
-        TrackingEvent.provider == update.provider,
-        TrackingEvent.provider_event_id == update.provider_event_id[:120])).one()
-
-
-def store_ignored(session: Session, provider: str, event_id: str, *, body: str,
-                  headers: dict[str, Any]) -> bool:
-    """A verified event we do not track (kept for the record, never applied)."""
-    return insert_ignore(session, TrackingEvent, {
-        "provider": provider, "provider_event_id": event_id, "source": "webhook",
-        "received_at": utcnow(), "data": {}, "body": body, "headers": headers,
-        "outcome": str(EventOutcome.ignored), "applied": False, "apply_tries": 0,
-    }, ["provider", "provider_event_id"])
+    return session.get(TrackingEvent, event_id)
 
 
 def apply_update(session: Session, delivery: Delivery, attempt: DeliveryAttempt,
@@ -153,3 +161,19 @@ def purge_raw_bodies(session: Session, *, older_than: timedelta = RAW_RETENTION)
         .where(TrackingEvent.received_at < utcnow() - older_than, TrackingEvent.body != "")
         .values(body="", headers={}))
     return result.rowcount or 0
+
+
+def apply_events(event_ids: list[int]) -> dict[str, int]:
+    """The ``tracking.apply_batch`` task body: each event in a unit of work of its own, so a
+    delivery's lock is held for one event only. An event that fails stays pending and the
+    sweeper re-drives it (``events_to_retry``)."""
+    outcomes: dict[str, int] = {}
+    for event_id in event_ids:
+        try:
+            with unit_of_work() as session:
+                outcome = apply_event(session, int(event_id))
+        except Exception:
+            log.exception("tracking event not applied", extra={"event_id": event_id})
+            outcome = "failed"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes

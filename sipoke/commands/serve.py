@@ -37,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("worker", help="start a Celery worker")
     p.add_argument("--queues", default=ALL_QUEUES)
     p.add_argument("--concurrency", type=int, default=None)
-    p.add_argument("--pool", default=None, help="prefork (default on Redis) or solo")
+    p.add_argument("--pool", default=None,
+                   help="prefork (default on Redis), threads (for provider calls) or solo")
     p.add_argument("--beat", action="store_true", help="also run beat inside this worker")
     p.set_defaults(handler=worker)
 

@@ -173,6 +173,7 @@ POLICY: dict[str, Rule] = {
     "POST /api/v1/operator/deliveries/{delivery_id}/envelope": Rule(STAFF, o.delivery_ids),
     "POST /api/v1/operator/deliveries/{delivery_id}/reset-pin": Rule(STAFF, o.delivery_ids),
     "POST /api/v1/operator/deliveries/{delivery_id}/clear-alert": Rule(STAFF, o.delivery_ids),
+    "GET /api/v1/operator/summary": Rule(STAFF),
     "GET /api/v1/operator/providers": Rule(STAFF),
     "GET /api/v1/admin/delivery-policy": Rule(roles(OFFICE_ADMIN)),
     "PATCH /api/v1/admin/delivery-policy": Rule(roles(OFFICE_ADMIN), json={}),

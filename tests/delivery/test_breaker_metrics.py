@@ -42,6 +42,33 @@ def test_breaker_opens_probes_once_and_closes(engine):
     assert _circuit("sandbox").state == "closed" and _circuit("sandbox").failures == 0
 
 
+def test_a_success_on_a_healthy_circuit_takes_no_lock(engine, backend):
+    """Bookings of one provider must not queue on its circuit row: while another transaction
+    holds that row locked, a success on the closed circuit goes through at once."""
+    with unit_of_work() as s:
+        assert breaker.allow(s, "sandbox")
+        breaker.record_failure(s, "sandbox", "503")
+    with unit_of_work() as s:
+        breaker.record_success(s, "sandbox")  # resets the failure: a real write
+    assert _circuit("sandbox").failures == 0
+    if backend != "postgresql":
+        return  # SQLite has no row locks; the rest is about PostgreSQL's
+    from sqlalchemy import text
+
+    holder = engine.connect()
+    try:
+        holder.begin()
+        holder.execute(text("SELECT 1 FROM provider_circuits WHERE provider = 'sandbox' "
+                            "FOR UPDATE"))
+        with unit_of_work() as s:
+            s.execute(text("SET LOCAL lock_timeout = '300ms'"))
+            assert breaker.allow(s, "sandbox")
+            breaker.record_success(s, "sandbox")  # would wait on the lock, then fail
+    finally:
+        holder.rollback()
+        holder.close()
+
+
 def test_retry_after_holds_everyone_off(engine):
     now = utcnow()
     with unit_of_work() as s:

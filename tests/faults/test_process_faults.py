@@ -246,8 +246,8 @@ def test_f8_same_webhook_five_times_to_two_apis(client, demo, outbox, installed,
         rows = list(s.scalars(select(TrackingEvent).where(
             TrackingEvent.provider_event_id == "evt_five_times")))
         applies = [m for m in s.scalars(select(OutboxMessage).where(
-            OutboxMessage.task_name == "tracking.apply"))
-            if rows and int(m.kwargs.get("event_id", -1)) == rows[0].id]
+            OutboxMessage.task_name == "tracking.apply_batch"))
+            if rows and rows[0].id in m.kwargs.get("event_ids", [])]
     assert len(rows) == 1
     assert len(applies) == 1
     processes.start("worker", "worker", "--beat", "--concurrency", "1", **broker)

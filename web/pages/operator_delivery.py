@@ -59,7 +59,8 @@ def exceptions_for(p: Page) -> list[ExceptionRow]:
 def deliveries_page(p: OperatorPage) -> Response:
     items = ops.listing(p.db, p.me, states=None, limit=200, offset=0)
     refs = {d.id: requests.get_visible(p.db, p.me, d.request_id).reference for d in items}
-    return p.render("operator/deliveries.html", items=items, refs=refs)
+    return p.render("operator/deliveries.html", items=items, refs=refs,
+                    summary=ops.summary(p.db, p.me))
 
 
 def _detail(p: Page, delivery_id: uuid.UUID, *, form: FormState | None = None,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-28 09:29:28.644026
+Create Date: 2026-11-28 10:39:41.981346
 """
 
 from collections.abc import Sequence
@@ -119,7 +119,6 @@ def upgrade() -> None:
         sa.Column("provider", sa.String(length=40), nullable=False),
         sa.Column("state", sa.String(length=10), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("successes", sa.Integer(), nullable=False),
         sa.Column("total_failures", sa.Integer(), nullable=False),
         sa.Column("opened_at", core.db.UTCDateTime(), nullable=True),
         sa.Column("retry_at", core.db.UTCDateTime(), nullable=True),
@@ -490,8 +489,26 @@ def upgrade() -> None:
         sa.UniqueConstraint("envelope_token_hash", name=op.f("uq_deliveries_envelope_token_hash")),
     )
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_deliveries_office_flagged",
+            ["office_id", "alert_at"],
+            unique=False,
+            postgresql_where=sa.text("alert IS NOT NULL"),
+            sqlite_where=sa.text("alert IS NOT NULL"),
+        )
         batch_op.create_index(batch_op.f("ix_deliveries_office_id"), ["office_id"], unique=False)
-        batch_op.create_index("ix_deliveries_office_state", ["office_id", "state"], unique=False)
+        batch_op.create_index(
+            "ix_deliveries_office_state_changed",
+            ["office_id", "state", "state_changed_at"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_deliveries_office_unflagged",
+            ["office_id", "state_changed_at", "id"],
+            unique=False,
+            postgresql_where=sa.text("alert IS NULL"),
+            sqlite_where=sa.text("alert IS NULL"),
+        )
         batch_op.create_index(batch_op.f("ix_deliveries_request_id"), ["request_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_deliveries_resident_id"), ["resident_id"], unique=False
@@ -821,8 +838,18 @@ def downgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_deliveries_resident_id"))
         batch_op.drop_index(batch_op.f("ix_deliveries_request_id"))
-        batch_op.drop_index("ix_deliveries_office_state")
+        batch_op.drop_index(
+            "ix_deliveries_office_unflagged",
+            postgresql_where=sa.text("alert IS NULL"),
+            sqlite_where=sa.text("alert IS NULL"),
+        )
+        batch_op.drop_index("ix_deliveries_office_state_changed")
         batch_op.drop_index(batch_op.f("ix_deliveries_office_id"))
+        batch_op.drop_index(
+            "ix_deliveries_office_flagged",
+            postgresql_where=sa.text("alert IS NOT NULL"),
+            sqlite_where=sa.text("alert IS NOT NULL"),
+        )
 
     op.drop_table("deliveries")
     with op.batch_alter_table("cover_letters", schema=None) as batch_op:

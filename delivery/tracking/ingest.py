@@ -1,0 +1,92 @@
+"""Webhook events stored with group commit.
+
+A webhook is acknowledged only once its event is durable. Committing each one on its own
+makes the database's commit (and a transaction's Python overhead) the price of every webhook;
+instead the events of all requests in flight go to one writer thread per process, which stores
+whatever has queued up in ONE transaction: one multi-row ``INSERT ... ON CONFLICT DO NOTHING``,
+one outbox row ``tracking.apply_batch`` carrying the new event ids, one commit. A lone webhook
+is written at once (the writer waits for nothing); a burst shares commits.
+
+Each request waits for its own events' result: stored (a new id), duplicate (None), or the
+exception that failed the batch (the endpoint then answers 5xx and the provider retries, so
+nothing acknowledged is ever lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+
+from core.batching import Batcher
+from core.db import unit_of_work
+from core.outbox import enqueue
+from delivery.models import EventOutcome
+from delivery.repository import insert_events_ignore
+from delivery.tracking.service import APPLY_BATCH_TASK
+
+# Seconds a request waits for its batch before answering 503 (the provider retries; the row,
+# if it was committed after all, makes the retry a duplicate).
+STORE_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True)
+class Stored:
+    event_id: int | None  # None: this provider event was stored before
+
+
+def _key(row: dict[str, Any]) -> tuple[str, str]:
+    return row["provider"], row["provider_event_id"]
+
+
+def write_events(rows: list[dict[str, Any]]) -> list[Stored | Exception]:
+    """The writer's batch: one transaction for all. If that fails for another reason than
+    the database being unavailable (when every caller must retry), each row is tried on its
+    own, so one row the database refuses fails its own webhook only."""
+    try:
+        return list(_write(rows))
+    except OperationalError:
+        raise
+    except Exception:
+        if len(rows) == 1:
+            raise
+    outcomes: list[Stored | Exception] = []
+    for row in rows:
+        try:
+            outcomes.extend(_write([row]))
+        except Exception as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
+def _write(rows: list[dict[str, Any]]) -> list[Stored]:
+    """Store ``rows`` (``service.event_row`` dicts) in one transaction; same order out."""
+    unique: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:  # a repeat inside the batch is a duplicate too
+        unique.setdefault(_key(row), row)
+    with unit_of_work() as session:
+        new_ids = insert_events_ignore(session, list(unique.values()))
+        to_apply = sorted(event_id for key, event_id in new_ids.items()
+                          if unique[key]["outcome"] == EventOutcome.pending)
+        if to_apply:
+            enqueue(session, APPLY_BATCH_TASK, event_ids=to_apply)
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for row in rows:
+        key = _key(row)
+        out.append(Stored(None if key in seen else new_ids.get(key)))
+        seen.add(key)
+    return out
+
+
+writer: Batcher[dict[str, Any], Stored] = Batcher("webhook-events", write_events,
+                                                 max_batch=500)
+
+
+async def store(rows: list[dict[str, Any]]) -> list[Stored]:
+    """Hand ``rows`` to the writer and wait for their outcome without holding a thread."""
+    futures = [asyncio.wrap_future(writer.submit(row)) for row in rows]
+    async with asyncio.timeout(STORE_TIMEOUT_S):
+        return list(await asyncio.gather(*futures))
