@@ -94,12 +94,13 @@ def pending_events() -> int:
             TrackingEvent.outcome == "pending")) or 0)
 
 
-def wait_applied(timeout_s: float = 90) -> float:
-    """Seconds until the worker has applied every stored event (or the timeout)."""
+def wait_applied(timeout_s: float = 60) -> tuple[float, int]:
+    """Seconds until the worker has applied every stored event (or the timeout), and how
+    many were still pending then."""
     began = time.monotonic()
-    while pending_events() and time.monotonic() - began < timeout_s:
+    while (left := pending_events()) and time.monotonic() - began < timeout_s:
         time.sleep(0.5)
-    return round(time.monotonic() - began, 1)
+    return round(time.monotonic() - began, 1), left
 
 
 def _stored_rate(url: str, orders: list[dict], tmp: Path, seconds: int
@@ -112,12 +113,13 @@ def _stored_rate(url: str, orders: list[dict], tmp: Path, seconds: int
     return result, stored, (stored / elapsed if elapsed else 0.0)
 
 
-def run(stack: BenchStack, *, seconds: int, paced_rate: float, paced_seconds: float) -> dict:
+def run(stack: BenchStack, *, seconds: int, paced_rate: float, paced_seconds: float,
+        paused_seconds: int = 5) -> dict:
     orders = order_snapshots(stack)
     webhook_url = f"{stack.api_url}/webhooks/sandbox"
     noop = _saturate(f"{stack.api_url}/bench/noop", orders, stack.tmp, seconds)
     webhooks, stored, stored_rate = _stored_rate(webhook_url, orders, stack.tmp, seconds)
-    drained_s = wait_applied()
+    drained_s, _ = wait_applied()
     count = int(paced_rate * paced_seconds)
     paced = py_paced(webhook_url, lambda i: signed_request(orders[i % len(orders)]),
                      rate=paced_rate, count=count, max_in_flight=256)
@@ -127,10 +129,10 @@ def run(stack: BenchStack, *, seconds: int, paced_rate: float, paced_seconds: fl
     worker = stack.processes["worker"]
     os.killpg(worker.pid, signal.SIGSTOP)
     try:
-        _, alone, alone_rate = _stored_rate(webhook_url, orders, stack.tmp, seconds)
+        _, alone, alone_rate = _stored_rate(webhook_url, orders, stack.tmp, paused_seconds)
     finally:
         os.killpg(worker.pid, signal.SIGCONT)
-    alone_drained_s = wait_applied()
+    alone_drained_s, alone_left = wait_applied()
     return {
         "generator": webhooks.tool,
         "saturation_seconds": seconds,
@@ -146,6 +148,8 @@ def run(stack: BenchStack, *, seconds: int, paced_rate: float, paced_seconds: fl
         "stored_per_s_worker_paused": round(alone_rate, 1),
         "stored_worker_paused": alone,
         "applied_after_pause_within_s": alone_drained_s,
+        "pending_after_pause_wait": alone_left,
+        "paused_seconds": paused_seconds,
         "paced_rate_per_s": paced_rate,
         "paced_achieved_per_s": round(paced.sent / paced.seconds, 1) if paced.seconds else 0,
         "paced_errors": paced.errors,

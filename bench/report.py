@@ -35,7 +35,10 @@ def evaluate(f: dict) -> list[dict]:
              f"{gen}, 64 conns, {b1.get('saturation_seconds')} s; NEW tracking_events rows "
              f"counted in PostgreSQL / s; API uvicorn x{b1.get('api_workers')}, worker "
              f"applying them meanwhile (all applied {b1.get('applied_all_within_s')} s after); "
-             f"with the worker paused: {b1.get('stored_per_s_worker_paused')}/s"),
+             f"with the worker paused ({b1.get('paused_seconds')} s): "
+             f"{b1.get('stored_per_s_worker_paused')}/s, then "
+             f"{b1.get('pending_after_pause_wait')} not applied after "
+             f"{b1.get('applied_after_pause_within_s')} s"),
         _row("B1 ack p99 at 1000/s <= 50 ms", b1.get("paced_p99_ms"),
              _cmp(b1.get("paced_p99_ms"), 50, at_least=False),
              f"python-httpx open loop, achieved {b1.get('paced_achieved_per_s')}/s, latency "

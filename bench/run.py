@@ -137,7 +137,8 @@ def main() -> int:
                 figures["B1"] = _guard(results, "B1", lambda: ingest.run(
                     stack, seconds=_int("BENCH_SATURATION_S", 10),
                     paced_rate=_float("BENCH_PACED_RATE", 1000),
-                    paced_seconds=_float("BENCH_PACED_S", 5)))
+                    paced_seconds=_float("BENCH_PACED_S", 5),
+                    paused_seconds=_int("BENCH_PAUSED_S", 5)))
                 figures["B1"]["api_workers"] = int(api_workers)
         figures["B5"] = {"under_b1_b2": sampler.result()}
         compose = _int("BENCH_COMPOSE_DELIVERIES", 200) if "B2" in only else 0
@@ -164,16 +165,17 @@ def main() -> int:
                 rounds=_int("BENCH_B3_ROUNDS", 4)))
         if "B4" in only:
             phase("B4 dashboard data")
-            # Events get what is left after the deliveries' insert (~60 s here) and a reserve
-            # for the queries and B5; at least 45 s, so some millions are there.
-            left = budget - (time.monotonic() - began) - _float("BENCH_B4_RESERVE_S", 210)
+            # The events' insert gets what is left of the budget after a reserve for the
+            # index rebuild (~50 s at 10M events), VACUUM, the queries and B5; at least 45 s,
+            # so some millions are there.
+            left = budget - (time.monotonic() - began) - _float("BENCH_B4_RESERVE_S", 120)
             generated = _guard(results, "B4", lambda: dashboard.generate(
                 _int("BENCH_B4_DELIVERIES", 1_000_000), _int("BENCH_B4_EVENTS", 10_000_000),
                 budget_s=max(45.0, left)))
             if generated:
                 phase(f"B4 queries on {generated}")
                 queries = _guard(results, "B4", lambda: dashboard.measure(
-                    stack, operator, runs=_int("BENCH_B4_RUNS", 30)))
+                    stack, operator, runs=_int("BENCH_B4_RUNS", 100)))
                 figures["B4"] = {"data": generated, **queries}
         stack.stop("api")
         stack.stop("sandbox")
