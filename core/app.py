@@ -201,6 +201,18 @@ def install_concurrency_limit(app: FastAPI, limit: int, queue_timeout: float = 1
     app.add_middleware(AdmissionGate, limit=limit, queue_timeout=queue_timeout)
 
 
+def include_first(app: FastAPI, *routers: APIRouter) -> None:
+    """Include ``routers`` ahead of every route already there: they win a path both match
+    (web's styled pages over core's minimal ones) and the busiest callers (webhooks) skip the
+    walk past all the others."""
+    before = list(app.router.routes)
+    known = {id(route) for route in before}
+    for router in routers:
+        app.include_router(router)
+    added = [route for route in app.router.routes if id(route) not in known]
+    app.router.routes[:] = added + before
+
+
 def create_app(
     settings: Settings,
     *,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, FastAPI
 import delivery
 import sipoke.models  # noqa: F401 - register every mapper before the first query
 from core import db
-from core.app import create_app
+from core.app import create_app, include_first
 from core.settings import Settings, get_settings
 from providers.inhouse.endpoints import router as courier_router
 from web import app as web
@@ -37,16 +37,8 @@ def build_app(settings: Settings | None = None) -> FastAPI:
     web.mount(app)  # the pages: a presentation layer over the same services
     # Webhooks and /metrics are matched first: the busiest callers, and a route table walk
     # past every page and API route costs each of them more than storing its event.
-    _include_first(app, *delivery.root_routers(), *_bench_routers(settings))
+    include_first(app, *delivery.root_routers(), *_bench_routers(settings))
     return app
-
-
-def _include_first(app: FastAPI, *routers: APIRouter) -> None:
-    before = list(app.router.routes)
-    for router in routers:
-        app.include_router(router)
-    added = [r for r in app.router.routes if r not in before]
-    app.router.routes[:] = added + before
 
 
 def _bench_routers(settings: Settings) -> tuple[APIRouter, ...]:

@@ -7,7 +7,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import Message, Receive, Scope, Send
 
-from core.app import HttpMiddleware
+from core.app import HttpMiddleware, include_first
 from web import errors
 from web.pages import ROUTERS
 from web.templating import STATIC_DIR, templates
@@ -58,10 +58,7 @@ def mount(app: FastAPI) -> None:
     errors.install(app)
     # Our pages go first: the styled /verify/{code} replaces core's minimal one (core keeps
     # its own so it works without this package).
-    before = list(app.router.routes)
-    app.include_router(page_router())
-    added = [r for r in app.router.routes if r not in before]
-    app.router.routes[:] = added + before
+    include_first(app, page_router())
     app.mount("/static", CachedStatic(directory=str(STATIC_DIR)), name="static")
 
     app.add_middleware(PageHeaders)

@@ -18,7 +18,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from core.batching import Batcher
 from core.db import unit_of_work
@@ -42,21 +42,20 @@ def _key(row: dict[str, Any]) -> tuple[str, str]:
 
 
 def write_events(rows: list[dict[str, Any]]) -> list[Stored | Exception]:
-    """The writer's batch: one transaction for all. If that fails for another reason than
-    the database being unavailable (when every caller must retry), each row is tried on its
-    own, so one row the database refuses fails its own webhook only."""
+    """The writer's batch: one transaction for all. If the database refuses the data
+    (a constraint, a value it cannot store), each row is tried on its own, so that row fails
+    its own webhook only. Any other failure (the database unavailable, the pool dry) fails
+    the whole batch at once: every caller answers 5xx and the provider retries."""
     try:
         return list(_write(rows))
-    except OperationalError:
-        raise
-    except Exception:
+    except (IntegrityError, DataError):
         if len(rows) == 1:
             raise
     outcomes: list[Stored | Exception] = []
     for row in rows:
         try:
             outcomes.extend(_write([row]))
-        except Exception as exc:
+        except (IntegrityError, DataError) as exc:
             outcomes.append(exc)
     return outcomes
 
