@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -143,11 +142,6 @@ def events_to_retry(session: Session, *, older_than: timedelta, limit: int = 500
             TrackingEvent.received_at > now - timedelta(days=2),
             TrackingEvent.apply_tries < MAX_APPLY_TRIES)
         .order_by(TrackingEvent.id).limit(limit)))
-
-
-def attempt_events(session: Session, attempt_id: uuid.UUID) -> list[TrackingEvent]:
-    return list(session.scalars(select(TrackingEvent).where(
-        TrackingEvent.attempt_id == attempt_id).order_by(TrackingEvent.id)))
 
 
 RAW_RETENTION = timedelta(days=30)
