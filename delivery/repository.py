@@ -4,7 +4,7 @@ row lock that serializes concurrent workers), and the dialect-neutral insert-or-
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -111,9 +111,7 @@ class DeliveryRepository:
         if states:
             where.append(Delivery.state.in_([str(s) for s in states]))
         flagged = [*where, Delivery.alert.is_not(None)]
-        rows = self._page(select(Delivery).where(*flagged).order_by(
-            Delivery.alert_at.desc(), Delivery.state_changed_at, Delivery.id),
-            limit=limit, offset=offset)
+        rows = self._page(self._flagged(*where), limit=limit, offset=offset)
         if len(rows) == limit:
             return rows
         # The page runs past the flagged ones: the others start where those end.
@@ -124,6 +122,17 @@ class DeliveryRepository:
         others = (select(Delivery).where(*where, Delivery.alert.is_(None))
                   .order_by(Delivery.state_changed_at, Delivery.id))
         return rows + self._page(others, limit=limit - len(rows), offset=skip)
+
+    def list_flagged(self, office_id: uuid.UUID, *, limit: int) -> list[Delivery]:
+        """The office's flagged deliveries only, in ``list_office``'s order (latest alert
+        first), read from ``ix_deliveries_office_flagged``."""
+        return self._page(self._flagged(Delivery.office_id == office_id), limit=limit,
+                          offset=0)
+
+    @staticmethod
+    def _flagged(*where: Any) -> Select[tuple[Delivery]]:
+        return (select(Delivery).where(*where, Delivery.alert.is_not(None))
+                .order_by(Delivery.alert_at.desc(), Delivery.state_changed_at, Delivery.id))
 
     def _page(self, stmt: Select[tuple[Delivery]], *, limit: int, offset: int
               ) -> list[Delivery]:
@@ -226,6 +235,23 @@ class DeliveryRepository:
         return list(self.session.scalars(
             select(TrackingEvent).where(TrackingEvent.delivery_id == delivery_id)
             .order_by(TrackingEvent.id)))
+
+    def events_by_delivery(self, delivery_ids: Collection[uuid.UUID], *,
+                           statuses: Iterable[str] | None = None
+                           ) -> dict[uuid.UUID, list[TrackingEvent]]:
+        """The tracking events of many deliveries in one query (only those in ``statuses``
+        when given), grouped by delivery, each group in arrival order."""
+        if not delivery_ids:
+            return {}
+        stmt = (select(TrackingEvent)
+                .where(TrackingEvent.delivery_id.in_(list(delivery_ids)))
+                .order_by(TrackingEvent.id))
+        if statuses is not None:
+            stmt = stmt.where(TrackingEvent.status.in_(list(statuses)))
+        grouped: dict[uuid.UUID, list[TrackingEvent]] = {}
+        for event in self.session.scalars(stmt):
+            grouped.setdefault(event.delivery_id, []).append(event)  # type: ignore[arg-type]
+        return grouped
 
     def handovers_for(self, delivery_id: uuid.UUID) -> list[HandoverRecord]:
         return list(self.session.scalars(

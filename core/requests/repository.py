@@ -56,6 +56,17 @@ class RequestRepository:
             stmt = stmt.where(DocumentRequest.assigned_to_id == assigned_to)
         return list(self.session.scalars(stmt))
 
+    def references(self, office_id: uuid.UUID, request_ids: Iterable[uuid.UUID]
+                   ) -> dict[uuid.UUID, str]:
+        """The reference numbers of many of an office's requests, in one query."""
+        ids = list(request_ids)
+        if not ids:
+            return {}
+        rows = self.session.execute(
+            select(DocumentRequest.id, DocumentRequest.reference)
+            .where(DocumentRequest.office_id == office_id, DocumentRequest.id.in_(ids)))
+        return dict(rows.all())
+
     def reference_taken(self, reference: str) -> bool:
         return self.session.scalar(
             select(DocumentRequest.id).where(DocumentRequest.reference == reference)) is not None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -79,6 +80,15 @@ def get_visible(session: Session, actor: User, request_id: uuid.UUID, *,
     if request is None or not is_visible(request, actor):
         raise NotFound("Permohonan tidak ditemukan.")
     return request
+
+
+def office_references(session: Session, actor: User, request_ids: Iterable[uuid.UUID]
+                      ) -> dict[uuid.UUID, str]:
+    """Reference numbers of the actor's office's requests, by id, in one query (for lists
+    of the office's deliveries); another office's requests are left out."""
+    if actor.office_id is None:
+        return {}
+    return RequestRepository(session).references(actor.office_id, request_ids)
 
 
 def get_own(session: Session, resident: User, request_id: uuid.UUID, *,

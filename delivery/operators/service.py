@@ -47,6 +47,12 @@ def listing(session: Session, actor: User, *, states: list[D] | None, limit: int
                                                    offset=offset)
 
 
+def flagged(session: Session, actor: User, *, limit: int) -> list[Delivery]:
+    """Only the flagged deliveries (stuck, late, no courier, failed, returned, PIN
+    locked...), latest alert first: the dashboard's exception list."""
+    return DeliveryRepository(session).list_flagged(_office(actor), limit=limit)
+
+
 FINISHED_WINDOW = timedelta(days=30)
 
 

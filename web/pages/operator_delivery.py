@@ -44,21 +44,24 @@ class ExceptionRow:
 
 def exceptions_for(p: Page) -> list[ExceptionRow]:
     """Flagged deliveries (stuck, late, no courier, failed, returned, PIN locked...)."""
-    rows = []
-    for d in ops.listing(p.db, p.me, states=None, limit=100, offset=0):
-        if not d.alert:
-            continue
-        req = requests.get_visible(p.db, p.me, d.request_id)
-        rows.append(ExceptionRow(label=p.t(f"alert.{d.alert}"), reference=req.reference,
-                                 resident=d.recipient_name, since=d.alert_at or d.state_changed_at,
-                                 url=f"/operator/pengantaran/{d.id}"))
-    return rows
+    flagged = ops.flagged(p.db, p.me, limit=100)
+    refs = _references(p, flagged)
+    return [ExceptionRow(label=p.t(f"alert.{d.alert}"), reference=refs[d.id],
+                         resident=d.recipient_name, since=d.alert_at or d.state_changed_at,
+                         url=f"/operator/pengantaran/{d.id}")
+            for d in flagged]
+
+
+def _references(p: Page, deliveries: list[Delivery]) -> dict[uuid.UUID, str]:
+    """Each delivery's request reference, by delivery id, in one query."""
+    by_request = requests.office_references(p.db, p.me, {d.request_id for d in deliveries})
+    return {d.id: by_request.get(d.request_id, "") for d in deliveries}
 
 
 @router.get("/operator/pengantaran")
 def deliveries_page(p: OperatorPage) -> Response:
     items = ops.listing(p.db, p.me, states=None, limit=200, offset=0)
-    refs = {d.id: requests.get_visible(p.db, p.me, d.request_id).reference for d in items}
+    refs = _references(p, items)
     return p.render("operator/deliveries.html", items=items, refs=refs,
                     summary=ops.summary(p.db, p.me))
 
@@ -178,8 +181,8 @@ def providers_page(p: OperatorPage) -> Response:
     """Breaker state from the delivery service; success rate and median time to a courier
     computed from this office's deliveries."""
     deliveries = _office_deliveries(p)
-    repo = DeliveryRepository(p.db)
-    events = {d.id: repo.events_for(d.id) for d in deliveries if d.attempts}
+    events = DeliveryRepository(p.db).events_by_delivery(
+        [d.id for d in deliveries if d.attempts], statuses=reports.ASSIGNED)
     stats = reports.provider_stats(deliveries, events)
     rows = [{**h, **stats.get(h["name"], {})} for h in ops.provider_health(p.db)]
     return p.render("operator/providers.html", providers=rows)
