@@ -42,7 +42,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from providers.errors import (
     AuthenticationFailed,
@@ -178,6 +178,14 @@ class ProviderAdapter(ABC):
             raise CapabilityNotSupported("scheduled pickups are not supported",
                                          provider=self.name)
 
+    def ensure_bookable(self, request: BookingRequest) -> None:
+        """The capability checks every ``book`` starts with: cash on delivery and PIN proof."""
+        if request.cash_on_delivery is not None and not self.capabilities.cash_on_delivery:
+            raise CapabilityNotSupported("cash on delivery is not supported",
+                                         provider=self.name)
+        if request.require_pin and not self.capabilities.pin_proof:
+            raise CapabilityNotSupported("PIN proof is not supported", provider=self.name)
+
     def settle_refused_cancel(self, provider_order_id: str,
                               refusal: PermanentProviderError) -> None:
         """What a provider's refusal to cancel means: nothing, if the order is already
@@ -208,6 +216,11 @@ class ProviderAdapter(ABC):
         return f"<{type(self).__name__} {self.name}>"
 
 
+def revealed(secret: SecretStr | None) -> str:
+    """The value of an optional secret setting, ``""`` when it is unset."""
+    return secret.get_secret_value() if secret else ""
+
+
 def header(headers: Mapping[str, str], name: str) -> str | None:
     """Case-insensitive header lookup for plain dicts as well as httpx/Starlette headers."""
     value = headers.get(name)
@@ -220,4 +233,4 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-__all__ = ["Capabilities", "ProviderAdapter", "ProviderSettings", "header"]
+__all__ = ["Capabilities", "ProviderAdapter", "ProviderSettings", "header", "revealed"]

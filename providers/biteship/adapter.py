@@ -24,12 +24,11 @@ from datetime import UTC, datetime
 
 import httpx
 
-from providers.base import Capabilities, ProviderAdapter, header
+from providers.base import Capabilities, ProviderAdapter, header, revealed
 from providers.biteship import mapping, webhooks
 from providers.biteship.client import BiteshipClient
 from providers.biteship.settings import BiteshipSettings
 from providers.errors import (
-    CapabilityNotSupported,
     OrderNotFound,
     PermanentProviderError,
     QuoteExpired,
@@ -75,9 +74,7 @@ class BiteshipAdapter(ProviderAdapter):
                                    validity_s=self.settings.quote_validity_s)
 
     def book(self, request: BookingRequest) -> Booking:
-        if request.cash_on_delivery is not None or request.require_pin:
-            raise CapabilityNotSupported("COD and PIN proof are not supported",
-                                         provider=self.name)
+        self.ensure_bookable(request)
         if request.quote.is_expired():
             raise QuoteExpired("rate too old; quote again", provider=self.name)
         data = self.client.create_order(mapping.order_body(
@@ -100,8 +97,7 @@ class BiteshipAdapter(ProviderAdapter):
             self.settle_refused_cancel(provider_order_id, exc)
 
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> None:
-        secret = self.settings.webhook_secret
-        webhooks.verify(body, secret=secret.get_secret_value() if secret else "",
+        webhooks.verify(body, secret=revealed(self.settings.webhook_secret),
                         received=header(headers, self.settings.webhook_header))
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[TrackingUpdate]:

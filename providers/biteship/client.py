@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from providers.base import revealed
 from providers.biteship import mapping
 from providers.biteship.settings import BiteshipSettings
 from providers.http import ProviderHttp
@@ -14,11 +15,10 @@ from providers.http import ProviderHttp
 class BiteshipClient:
     def __init__(self, settings: BiteshipSettings, *,
                  transport: httpx.BaseTransport | None = None) -> None:
-        key = settings.api_key.get_secret_value() if settings.api_key else ""
         self.http = ProviderHttp(
             mapping.PROVIDER, settings.url, connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout, classify=mapping.classify, transport=transport,
-            headers={"authorization": key, "Accept": "application/json"},
+            headers={"authorization": revealed(settings.api_key), "Accept": "application/json"},
         )
 
     def rates(self, body: dict[str, Any]) -> Any:

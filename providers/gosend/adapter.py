@@ -24,9 +24,8 @@ from datetime import UTC, datetime
 
 import httpx
 
-from providers.base import Capabilities, ProviderAdapter, header
+from providers.base import Capabilities, ProviderAdapter, header, revealed
 from providers.errors import (
-    CapabilityNotSupported,
     OrderNotFound,
     PermanentProviderError,
     QuoteExpired,
@@ -77,9 +76,7 @@ class GoSendAdapter(ProviderAdapter):
                                    validity_s=self.settings.quote_validity_s)
 
     def book(self, request: BookingRequest) -> Booking:
-        if request.cash_on_delivery is not None or request.require_pin:
-            raise CapabilityNotSupported("COD and PIN proof are not supported",
-                                         provider=self.name)
+        self.ensure_bookable(request)
         if self.settings.lookup_before_book:
             existing = self.find_by_reference(request.reference)
             if existing is not None:
@@ -119,8 +116,7 @@ class GoSendAdapter(ProviderAdapter):
             self.settle_refused_cancel(provider_order_id, exc)
 
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> None:
-        token = self.settings.webhook_token
-        webhooks.verify(body, token=token.get_secret_value() if token else "",
+        webhooks.verify(body, token=revealed(self.settings.webhook_token),
                         received=header(headers, self.settings.webhook_header))
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[TrackingUpdate]:

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from providers.base import revealed
 from providers.gosend import mapping
 from providers.gosend.settings import GoSendSettings
 from providers.http import ProviderHttp
@@ -16,11 +17,10 @@ API = "/gokilat/v10"
 class GoSendClient:
     def __init__(self, settings: GoSendSettings, *,
                  transport: httpx.BaseTransport | None = None) -> None:
-        pass_key = settings.pass_key.get_secret_value() if settings.pass_key else ""
         self.http = ProviderHttp(
             mapping.PROVIDER, settings.url, connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout, classify=mapping.classify, transport=transport,
-            headers={"Client-ID": settings.client_id or "", "Pass-Key": pass_key,
+            headers={"Client-ID": settings.client_id or "", "Pass-Key": revealed(settings.pass_key),
                      "Accept": "application/json"},
         )
 

@@ -26,9 +26,8 @@ from datetime import UTC, datetime
 
 import httpx
 
-from providers.base import Capabilities, ProviderAdapter, header
+from providers.base import Capabilities, ProviderAdapter, header, revealed
 from providers.errors import (
-    CapabilityNotSupported,
     OutOfServiceArea,
     PermanentProviderError,
     QuoteExpired,
@@ -84,9 +83,7 @@ class GrabExpressAdapter(ProviderAdapter):
         return quote.model_copy(update={"vehicle": request.vehicle})
 
     def book(self, request: BookingRequest) -> Booking:
-        if request.cash_on_delivery is not None or request.require_pin:
-            raise CapabilityNotSupported("COD and PIN proof are not supported",
-                                         provider=self.name)
+        self.ensure_bookable(request)
         if request.quote.is_expired():
             raise QuoteExpired("quote too old; quote again", provider=self.name)
         data = self.client.create(mapping.delivery_body(
@@ -108,11 +105,9 @@ class GrabExpressAdapter(ProviderAdapter):
         self.client.cancel_by_merchant_order(reference)
 
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> None:
-        expected = self.settings.webhook_authorization
-        expected_id = self.settings.webhook_authorization_id
         webhooks.verify(
-            body, authorization=expected.get_secret_value() if expected else "",
-            authorization_id=expected_id.get_secret_value() if expected_id else "",
+            body, authorization=revealed(self.settings.webhook_authorization),
+            authorization_id=revealed(self.settings.webhook_authorization_id),
             received_authorization=header(headers, "Authorization"),
             received_authorization_id=header(headers, "Authorization-Id"))
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from providers.base import ProviderSettings
+from providers.base import ProviderSettings, revealed
 
 TOKEN_URL = "https://partner-api.grab.com/grabid/v1/oauth2/token"  # noqa: S105 - a URL
 SANDBOX_URL = "https://partner-api.grab.com/grab-express-sandbox"
@@ -51,4 +51,4 @@ class GrabExpressSettings(ProviderSettings):
         return (self.base_url or SANDBOX_URL).rstrip("/")
 
     def secret(self) -> str:
-        return self.client_secret.get_secret_value() if self.client_secret else ""
+        return revealed(self.client_secret)

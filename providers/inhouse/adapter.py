@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from core.db import unit_of_work
 from providers.base import Capabilities, ProviderAdapter
-from providers.errors import CapabilityNotSupported
 from providers.inhouse import service
 from providers.inhouse.config import InhouseSettings
 from providers.inhouse.models import InhouseJob
@@ -54,8 +53,7 @@ class InhouseAdapter(ProviderAdapter):
             return service.quote(session, self.settings, request)
 
     def book(self, request: BookingRequest) -> Booking:
-        if request.cash_on_delivery is not None:
-            raise CapabilityNotSupported("our couriers take no cash", provider=self.name)
+        self.ensure_bookable(request)  # our couriers take no cash
         with unit_of_work() as session:
             return self._booking(session, service.book(session, self.settings, request))
 

@@ -29,7 +29,6 @@ import httpx
 from providers.base import Capabilities, ProviderAdapter
 from providers.errors import (
     AuthenticationFailed,
-    CapabilityNotSupported,
     OrderNotFound,
     PermanentProviderError,
     QuoteExpired,
@@ -82,12 +81,8 @@ class LalamoveAdapter(ProviderAdapter):
                                    validity_s=self.settings.quote_validity_s)
 
     def book(self, request: BookingRequest) -> Booking:
-        if request.cash_on_delivery is not None:
-            raise CapabilityNotSupported("cash on delivery is not in Lalamove v3",
-                                         provider=self.name)
-        if request.require_pin:
-            raise CapabilityNotSupported("delivery PIN codes cannot be requested by API",
-                                         provider=self.name)
+        # No cash on delivery in v3, and no API to request a delivery PIN code.
+        self.ensure_bookable(request)
         if request.quote.is_expired():
             raise QuoteExpired("quotation older than 5 minutes", provider=self.name)
         # The order must name the quotation's stop ids; the details call also fails fast

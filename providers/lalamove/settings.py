@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from providers.base import ProviderSettings
+from providers.base import ProviderSettings, revealed
 
 SANDBOX_URL = "https://rest.sandbox.lalamove.com"
 PRODUCTION_URL = "https://rest.lalamove.com"
@@ -56,15 +56,14 @@ class LalamoveSettings(ProviderSettings):
         """BASE_URL, or the environment the key belongs to (``pk_test...`` -> sandbox)."""
         if self.base_url:
             return self.base_url.rstrip("/")
-        key = self.api_key.get_secret_value() if self.api_key else ""
-        return PRODUCTION_URL if key.startswith("pk_prod") else SANDBOX_URL
+        return PRODUCTION_URL if self.key().startswith("pk_prod") else SANDBOX_URL
 
     @property
     def is_sandbox(self) -> bool:
         return "sandbox" in self.url
 
     def key(self) -> str:
-        return self.api_key.get_secret_value() if self.api_key else ""
+        return revealed(self.api_key)
 
     def secret(self) -> str:
-        return self.api_secret.get_secret_value() if self.api_secret else ""
+        return revealed(self.api_secret)

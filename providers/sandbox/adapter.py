@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pydantic import Field, SecretStr
 
 from providers.base import Capabilities, ProviderAdapter, ProviderSettings, header
-from providers.errors import CapabilityNotSupported, OutOfServiceArea
+from providers.errors import OutOfServiceArea
 from providers.http import ProviderHttp
 from providers.sandbox import mapping
 from providers.status import BEFORE_PICKUP
@@ -68,10 +68,7 @@ class SandboxAdapter(ProviderAdapter):
     def book(self, request: BookingRequest) -> Booking:
         # The server is idempotent on client_reference (it answers an existing order before
         # looking at the quote), so a retry after an unknown outcome returns the same order.
-        if request.cash_on_delivery is not None:
-            raise CapabilityNotSupported("cash on delivery is not supported", provider=self.name)
-        if request.require_pin:
-            raise CapabilityNotSupported("PIN proof is not supported", provider=self.name)
+        self.ensure_bookable(request)
         data = self.http.json("POST", "/v1/orders", json=mapping.order_body(request))
         return mapping.parse_booking(data)
 

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -25,6 +25,7 @@ from providers.errors import (
     QuoteExpired,
     WebhookRejected,
 )
+from providers.parsing import parse_time
 from providers.status import DeliveryStatus
 from providers.types import (
     Booking,
@@ -94,11 +95,6 @@ def order_body(request: BookingRequest) -> dict[str, Any]:
 
 
 # --- responses --------------------------------------------------------------------------
-
-def parse_time(value: Any) -> datetime:
-    when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
 
 def _money(data: Mapping[str, Any] | None) -> Money | None:
     if not data:

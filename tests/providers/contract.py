@@ -74,6 +74,7 @@ from providers.types import (
     Booking,
     BookingRequest,
     Coordinates,
+    Money,
     Place,
     Quote,
     QuoteRequest,
@@ -257,6 +258,22 @@ class ProviderContract:
         with pytest.raises(QuoteExpired):
             adapter.book(request)
         if adapter.capabilities.lookup_by_reference:
+            assert adapter.find_by_reference(request.reference) is None
+
+    def test_book_refuses_cash_and_pin_unless_declared(self, harness: ContractHarness,
+                                                      adapter: ProviderAdapter) -> None:
+        capabilities = adapter.capabilities
+        if capabilities.cash_on_delivery and capabilities.pin_proof:
+            pytest.skip("declares cash on delivery and PIN proof")
+        request = harness.booking_request(adapter.quote(harness.quote_request()))
+        if not capabilities.cash_on_delivery:
+            with pytest.raises(CapabilityNotSupported):
+                adapter.book(request.model_copy(
+                    update={"cash_on_delivery": Money(amount=25_000)}))
+        if not capabilities.pin_proof:
+            with pytest.raises(CapabilityNotSupported):
+                adapter.book(request.model_copy(update={"require_pin": True}))
+        if capabilities.lookup_by_reference:
             assert adapter.find_by_reference(request.reference) is None
 
     def test_find_by_reference_resolves_unknown_outcomes(self, harness: ContractHarness,
