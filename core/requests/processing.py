@@ -40,6 +40,13 @@ def queue(session: Session, actor: User, *, states: Iterable[S] | None, mine: bo
         assigned_to=actor.id if mine else None, limit=limit, offset=offset)
 
 
+def queue_counts(session: Session, actor: User, states: Iterable[S]) -> dict[str, int]:
+    """How many of the actor's office's requests wait in each of ``states``."""
+    if actor.office_id is None or actor.role not in OPERATORS:
+        raise NotFound("Kantor tidak ditemukan.")
+    return RequestRepository(session).count_by_state(actor.office_id, states)
+
+
 def _get(session: Session, actor: User, request_id: uuid.UUID) -> DocumentRequest:
     if actor.role not in OPERATORS:
         # Routers check roles too; this keeps every other caller (pages, CLI) honest.

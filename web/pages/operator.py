@@ -7,7 +7,6 @@ in ``web.pages.operator_delivery`` and appear once the delivery package is there
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -29,13 +28,10 @@ router = APIRouter()
 ACTION_STATES = (RequestState.submitted, RequestState.verifying, RequestState.processing,
                  RequestState.handover_pending, RequestState.finished,
                  RequestState.needs_revision, RequestState.cover_letter_pending)
-QUEUE_LIMIT = 500
 
 
 def state_counts(p: Page) -> dict[str, int]:
-    items = processing.queue(p.db, p.me, states=None, mine=False, limit=QUEUE_LIMIT, offset=0)
-    counts = Counter(str(r.state) for r in items)
-    return {str(s): counts.get(str(s), 0) for s in ACTION_STATES}
+    return processing.queue_counts(p.db, p.me, ACTION_STATES)
 
 
 def exceptions(p: Page) -> list:
