@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.models import Service
@@ -22,10 +22,6 @@ class ServiceRepository:
     def by_code(self, office_id: uuid.UUID, code: str) -> Service | None:
         return self.session.scalar(
             select(Service).where(Service.office_id == office_id, Service.code == code))
-
-    def count_office(self, office_id: uuid.UUID) -> int:
-        return self.session.scalar(
-            select(func.count(Service.id)).where(Service.office_id == office_id)) or 0
 
     def add(self, service: Service) -> Service:
         self.session.add(service)
