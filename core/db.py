@@ -8,6 +8,7 @@ picks up anything a crash left behind.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger("sipoke.outbox")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -194,4 +197,9 @@ def unit_of_work(session: Session | None = None) -> Iterator[Session]:
         if own:
             session.close()
     if rows and _publisher is not None:
-        _publisher(list(rows))
+        try:
+            _publisher(list(rows))
+        except Exception:
+            # The rows are committed: the relay sends them within seconds. A caller whose work
+            # is durable must not see an error (an HTTP request would answer 500).
+            log.exception("after-commit publish failed")

@@ -1,14 +1,19 @@
 """The README stays true: every setting in its configuration table, the two commands of the
-quick start, and a Providers section for the adapters' notes."""
+quick start, every make target and `sipoke` command it shows, and a Providers section for the
+adapters' notes."""
 
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
+
+import pytest
 
 from core.settings import Settings
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+README_PATH = Path(__file__).resolve().parents[1] / "README.md"
+README = README_PATH.read_text()
 
 
 def _section(title: str) -> str:
@@ -47,3 +52,36 @@ def test_sections_other_engineers_fill() -> None:
     for title in ("Providers", "Run on PostgreSQL + Redis (`docker compose up`)",
                   "Package layout", "Migrations", "House rules"):
         assert _section(title).strip(), title
+
+
+MAKE_TARGETS = set(re.findall(r"^([a-z][a-z-]*):", (README_PATH.parent / "Makefile").read_text(),
+                              re.M))
+
+
+def test_every_make_target_the_readme_names_exists() -> None:
+    named = set(re.findall(r"`make ([a-z-]+)`", README)) | set(
+        re.findall(r"^make ([a-z-]+)$", README, re.M))
+    assert {"run", "test"} <= named
+    assert not named - MAKE_TARGETS, f"README names missing make targets: {named - MAKE_TARGETS}"
+
+
+def _documented_sipoke_commands() -> list[list[str]]:
+    text = README.replace("\\\n", " ")  # shell line continuations
+    commands = re.findall(r"`sipoke ([^`]+)`", text)
+    commands += re.findall(r"^(?:docker compose exec \w+ )?sipoke (.+)$", text, re.M)
+    commands += re.findall(r"`docker run sipoke-antar ([^`]+)`", text)  # the image runs sipoke
+    return [shlex.split(c.replace("<name>", "sandbox")) for c in commands]
+
+
+def test_every_sipoke_command_the_readme_shows_is_one_the_cli_accepts() -> None:
+    from sipoke.cli import build_parser
+
+    documented = _documented_sipoke_commands()
+    assert len(documented) >= 4
+    for argv in documented:
+        if argv == ["--help"]:
+            continue
+        try:
+            build_parser().parse_args(argv)
+        except SystemExit:
+            pytest.fail(f"README shows `sipoke {' '.join(argv)}`, which the CLI refuses")

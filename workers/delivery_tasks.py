@@ -4,7 +4,6 @@ commit -> call -> record), so they are registered with :func:`boundary_task` ins
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -24,10 +23,8 @@ from delivery.tracking.service import (
     purge_raw_bodies,
 )
 from providers.errors import TransientProviderError
-from workers.base import backoff, db_task
-from workers.celery_app import MAX_RETRY_DELAY, app
-
-log = logging.getLogger("sipoke.tasks")
+from workers.base import db_task, retry_or_give_up
+from workers.celery_app import app
 
 # Core's handover port and the in-house sink must be registered in every worker process.
 delivery.install()
@@ -43,12 +40,9 @@ def boundary_task(name: str, *, max_retries: int = 6, **options: Any):
             try:
                 return fn(**kwargs)
             except TransientProviderError as exc:
-                if self.request.retries >= self.max_retries:
-                    log.error("task gave up; the sweeper will re-drive it",
-                              extra={"task": name, "error": repr(exc)})
-                    return None
-                delay = exc.retry_after or backoff(self.request.retries)
-                raise self.retry(exc=exc, countdown=min(delay, MAX_RETRY_DELAY)) from exc
+                retry_or_give_up(self, name, exc,
+                                 note="task gave up; the sweeper will re-drive it")
+                return None
 
         task.__wrapped__ = fn
         return task

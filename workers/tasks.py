@@ -11,13 +11,25 @@ from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from core.models import Notification, NotificationStatus
-from core.notifications.channels import ChannelError, channel_from_settings
+from core.notifications.channels import ChannelError, NotificationChannel, channel_from_settings
 from core.notifications.service import SEND_TASK, deliver, give_up
 from core.outbox import OutboxRepository, enqueue
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 from workers.base import db_task
 from workers.celery_app import app
 from workers.enqueue import publish
+
+_channel: tuple[Settings, NotificationChannel] | None = None
+
+
+def notification_channel() -> NotificationChannel:
+    """One channel per process (and settings): the HTTP gateway's connection pool is reused
+    from message to message instead of a new client, and connection, for each."""
+    global _channel
+    settings = get_settings()
+    if _channel is None or _channel[0] is not settings:
+        _channel = (settings, channel_from_settings(settings))
+    return _channel[1]
 
 
 def _give_up_notification(session: Session, kwargs: dict[str, Any], exc: BaseException) -> None:
@@ -27,7 +39,7 @@ def _give_up_notification(session: Session, kwargs: dict[str, Any], exc: BaseExc
 @db_task(SEND_TASK, retry_on=(ChannelError,), max_retries=get_settings().notify_max_retries,
          on_give_up=_give_up_notification)
 def send_notification(session: Session, notification_id: str) -> str:
-    return deliver(session, uuid.UUID(notification_id), channel_from_settings(get_settings()))
+    return deliver(session, uuid.UUID(notification_id), notification_channel())
 
 
 @db_task("notifications.sweep")

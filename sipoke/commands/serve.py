@@ -80,7 +80,8 @@ def worker(args: argparse.Namespace) -> int:
     settings = get_settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     configure_logging(settings.log_level, json_lines=settings.log_json)
-    db.set_after_commit_publisher(publish_after_commit)
+    if settings.outbox_publish_after_commit:  # else the relay alone sends, as in the API
+        db.set_after_commit_publisher(publish_after_commit)
     import delivery
 
     delivery.install()  # core's handover port and the in-house update sink

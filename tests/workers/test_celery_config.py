@@ -169,3 +169,71 @@ def test_backoff_is_full_jitter_and_capped() -> None:
     samples = [backoff(r) for r in range(12) for _ in range(20)]
     assert all(0 <= s <= MAX_RETRY_DELAY for s in samples)
     assert max(backoff(1) for _ in range(200)) <= 4
+
+
+@respx.mock
+def test_one_gateway_channel_serves_every_message_of_a_process(
+        http_channel, monkeypatch: pytest.MonkeyPatch) -> None:
+    import workers.tasks as tasks
+    from core.notifications.channels import channel_from_settings
+
+    built: list[object] = []
+
+    def counting(settings):
+        built.append(settings)
+        return channel_from_settings(settings)
+
+    monkeypatch.setattr(tasks, "_channel", None)
+    monkeypatch.setattr(tasks, "channel_from_settings", counting)
+    route = respx.post(GATEWAY).mock(return_value=httpx.Response(200))
+    for _ in range(3):
+        result = tasks.send_notification.apply(
+            kwargs={"notification_id": _pending_notification()}, throw=True)
+        assert result.get() == "sent"
+    assert route.call_count == 3
+    assert len(built) == 1  # one HTTP client (and its kept-alive connection), not one a message
+
+
+@pytest.mark.parametrize("after_commit", [True, False])
+def test_the_worker_publishes_after_commit_only_when_configured(
+        settings, monkeypatch: pytest.MonkeyPatch, after_commit: bool) -> None:
+    from core import db
+    from core.settings import reset_settings_cache
+    from sipoke.commands import serve
+    from workers.celery_app import app
+    from workers.enqueue import publish_after_commit
+
+    monkeypatch.setenv("SIPOKE_OUTBOX_PUBLISH_AFTER_COMMIT", str(after_commit).lower())
+    reset_settings_cache()
+    monkeypatch.setattr(db, "_publisher", None)
+    monkeypatch.setattr("core.logging.configure_logging", lambda *a, **k: None)
+    started: list[list[str]] = []
+    monkeypatch.setattr(app, "worker_main", started.append)
+    serve.worker(argparse.Namespace(queues="default", pool=None, concurrency=None, beat=False))
+    assert started, "the Celery worker was started"
+    assert db._publisher is (publish_after_commit if after_commit else None)
+
+
+def test_a_provider_task_retries_after_the_providers_delay_then_stops(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from celery.exceptions import Retry
+
+    from providers.errors import TransientProviderError
+    from workers import delivery_tasks
+
+    calls: list[str] = []
+
+    def busy(attempt_id):
+        calls.append(str(attempt_id))
+        raise TransientProviderError("provider busy", retry_after=7)
+
+    monkeypatch.setattr(delivery_tasks, "poll_attempt", busy)
+    attempt_id = "00000000-0000-4000-8000-000000000001"
+    with pytest.raises(Retry) as retry:
+        delivery_tasks.poll.apply(kwargs={"attempt_id": attempt_id}, retries=0, throw=True)
+    assert retry.value.when == 7  # Retry-After honoured
+    # At the bound the task stops quietly; the sweeper re-drives what is still due.
+    result = delivery_tasks.poll.apply(kwargs={"attempt_id": attempt_id},
+                                       retries=delivery_tasks.poll.max_retries, throw=True)
+    assert result.successful() and result.get() is None
+    assert calls == [attempt_id, attempt_id]
