@@ -22,14 +22,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.accounts.endpoints import auth_router, users_router
+from core.bodies import install_body_guard
 from core.catalog.endpoints import admin_router as catalog_admin_router
 from core.catalog.endpoints import public_router as catalog_public_router
 from core.db import POOL_CAPACITY, get_engine
-from core.errors import AppError
+from core.errors import AppError, PayloadTooLarge
 from core.logging import reset_request_id, set_request_id
 from core.offices.endpoints import router as offices_router
 from core.requests.endpoints import ROUTERS as REQUEST_ROUTERS
-from core.settings import Settings
+from core.settings import Settings, get_settings
 
 log = logging.getLogger("sipoke.http")
 
@@ -79,6 +80,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 413:  # a multipart body counted past its limit (core.bodies)
+            return await _app_error(request, PayloadTooLarge())
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse({"error": {"code": code, "message": str(exc.detail)}},
                             status_code=exc.status_code, headers=getattr(exc, "headers", None))
@@ -152,6 +155,30 @@ class RequestContext(HttpMiddleware):
 
 def install_request_context(app: FastAPI) -> None:
     app.add_middleware(RequestContext)
+
+
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+class StrictTransportSecurity(HttpMiddleware):
+    """``Strict-Transport-Security`` on every response when the public URL
+    (``SIPOKE_BASE_URL``) is https: browsers then never go back to plain http."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not get_settings().base_url.startswith("https://"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_hsts(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["Strict-Transport-Security"] = HSTS
+            await send(message)
+
+        await self.app(scope, receive, send_with_hsts)
+
+
+def install_transport_security(app: FastAPI) -> None:
+    app.add_middleware(StrictTransportSecurity)
 
 
 # Requests that never hold a database connection while they wait: probes, metrics, and
@@ -232,8 +259,12 @@ def create_app(
     checks = {"database": database_ready, **(readiness or {})}
 
     install_error_handlers(app)
+    # Outermost last: HSTS and request ids go on every answer, also the refusals of the
+    # body guard and the gate; a refused body never waits for (or holds) a place at the gate.
     install_concurrency_limit(app, POOL_CAPACITY - 2)
+    install_body_guard(app)
     install_request_context(app)
+    install_transport_security(app)
 
     for router in (*CORE_ROUTERS, *routers):
         app.include_router(router, prefix=API_PREFIX)

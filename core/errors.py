@@ -84,6 +84,18 @@ class ValidationFailed(AppError):
         return {"error": body}
 
 
+class InvalidJson(ValidationFailed):
+    """A body that is not JSON, or is nested deeper than ``core.bodies`` allows; the parser's
+    reason is the field message."""
+
+    status_code = 400
+    code = "invalid_json"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("body", reason)
+        self.message = "Format JSON tidak valid."
+
+
 class TooManyRequests(AppError):
     status_code = 429
     code = "too_many_requests"

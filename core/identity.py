@@ -15,6 +15,16 @@ PROVINCE_CODES = frozenset(
 )
 _NIK_RE = re.compile(r"^\d{16}$")
 
+# A NIK as people write it in an address or a note: 16 digits, whole or in groups split by
+# spaces, dots, dashes, slashes... ("3276 0112 0385 0002", "32.76.01.120385.0002", mixed,
+# invisible characters in between). Any run of 16 or more digits so written counts: a courier
+# or a provider never needs such a number (a KK number or a bank account goes too), and a
+# longer run may hide a NIK next to another number.
+_NIK_SEPARATOR = (r"[\s.,:;/\\|_\-\u00ad\u00b7\u2010-\u2015\u2022\u2212"
+                  r"\u200b-\u200d\u2060\ufeff]")
+NIK_LIKE = re.compile(rf"\d(?:{_NIK_SEPARATOR}{{0,3}}\d){{15,}}")
+NIK_REMOVED = "[dihapus]"
+
 
 class IdentityError(ValueError):
     pass
@@ -41,6 +51,17 @@ def validate_nik(raw: str) -> str:
     if nik[12:16] == "0000":
         raise IdentityError("Nomor urut pada NIK tidak valid.")
     return nik
+
+
+def contains_nik(text: str | None) -> bool:
+    """Whether ``text`` holds a NIK-like number, however it is separated (see ``NIK_LIKE``)."""
+    return NIK_LIKE.search(text or "") is not None
+
+
+def scrub_nik(text: str | None) -> str:
+    """``text`` with every NIK-like number replaced by ``[dihapus]``: what may leave the
+    office (to couriers, providers, the envelope label) goes through here."""
+    return NIK_LIKE.sub(NIK_REMOVED, text or "")
 
 
 def _is_date(year: int, month: int, day: int) -> bool:

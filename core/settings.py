@@ -7,6 +7,7 @@ SQLite database and a SQLite-backed Celery broker under ``./var/``.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 from enum import StrEnum
@@ -66,6 +67,10 @@ class Settings(BaseSettings):
     # after which even the right password is refused until the window passes.
     login_failures_per_user: int = Field(default=10, ge=1)
     login_failures_per_client: int = Field(default=50, ge=1)
+    # Wrong pickup codes at the counter before the code is voided and a new one is sent to
+    # the resident's phone; document verifications per client address per minute.
+    pickup_code_max_attempts: int = Field(default=5, ge=1, le=20)
+    verify_per_client_per_minute: int = Field(default=30, ge=1)
 
     # Notifications
     notify_channel: NotificationChannelName = NotificationChannelName.console
@@ -83,6 +88,17 @@ class Settings(BaseSettings):
     # Uploads and retention
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     upload_retention_days: int = Field(default=365, ge=1)
+
+    # HTTP guard rails. Largest request body that is not an upload (JSON API, page forms) and
+    # largest provider webhook: more is refused with 413 before it is read (core.bodies).
+    max_json_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_webhook_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # Addresses or networks (comma list, or "*") of the proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto the API believes; empty: nobody's, the peer address is the client.
+    trusted_proxies: str = ""
+    # Bearer token /metrics asks for. Unset: /metrics is open in development and test, and
+    # not served (404) in production.
+    metrics_token: SecretStr | None = None
 
     # Providers: free-form per-provider settings, validated by each adapter's own model.
     providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -118,6 +134,28 @@ class Settings(BaseSettings):
     def _check_broker_url(cls, value: str) -> str:
         if value and not value.startswith(("redis://", "rediss://", "sqla+", "memory://")):
             raise ValueError("must be a redis:// URL or a kombu sqla+ URL")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(f"{entry!r} is not an IP address or network") from None
+        return ",".join(entries)
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _check_metrics_token(cls, value: Any) -> Any:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is None or text == "":  # an empty variable (compose's default) means unset
+            return None
+        if len(str(text)) < 16:
+            raise ValueError("must be at least 16 characters")
         return value
 
     @field_validator("providers", mode="before")

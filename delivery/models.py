@@ -109,6 +109,8 @@ class Delivery(UUIDPk, Timestamped, Base):
     pin_attempts: Mapped[int] = mapped_column(default=0)
     pin_locked_at: Mapped[datetime | None]
     pin_verified_at: Mapped[datetime | None]
+    # An operator's recorded decision to close the handover without the PIN (with a reason).
+    pin_waived_at: Mapped[datetime | None]
     envelope_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Operator alerts: the latest exception (stuck, late_pickup, late_delivery, no_courier,
     # failed, returned, pin_locked, delivered_without_pin, originals_arrived).

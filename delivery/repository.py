@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, lazyload, selectinload
 
@@ -88,6 +88,20 @@ class DeliveryRepository:
         stmt = (select(Delivery).where(Delivery.request_id == request_id)
                 .order_by(Delivery.created_at.desc()))
         return self.session.scalars(stmt).first()
+
+    def take_pin_attempt(self, delivery_id: uuid.UUID, max_attempts: int) -> int | None:
+        """Count a PIN try before the PIN is compared, in one conditional update (atomic on
+        both databases, the row stays locked until commit); None when the PIN is locked,
+        already verified, or out of tries."""
+        stmt = (
+            update(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.pin_attempts < max_attempts,
+                   Delivery.pin_locked_at.is_(None), Delivery.pin_verified_at.is_(None))
+            .values(pin_attempts=Delivery.pin_attempts + 1)
+            .returning(Delivery.pin_attempts)
+            .execution_options(synchronize_session=False)
+        )
+        return self.session.execute(stmt).scalar()
 
     def by_token_hash(self, token_hash: str) -> Delivery | None:
         return self.session.scalars(

@@ -29,8 +29,13 @@ Semantics every adapter guarantees
   ``provider_event_id`` is stable for an unchanged state, so polling stores no duplicates).
 * ``cancel`` is idempotent: cancelling a cancelled order succeeds; past the provider's
   cancel window it raises :class:`CancelNotAllowed`.
+* ``webhooks_configured`` says whether the secrets webhooks are checked with are set; the
+  webhook door (``/webhooks/{name}``) answers 404 and stores nothing unless the provider is
+  enabled and configured (:meth:`ProviderAdapter.accepts_webhooks`), so an adapter that
+  receives webhooks must override it.
 * ``verify_webhook`` checks the RAW body bytes and headers before anything is parsed, in
-  constant time (``hmac.compare_digest``), and raises :class:`WebhookRejected`.
+  constant time (``hmac.compare_digest``), and raises :class:`WebhookRejected`. The body it
+  sees is empty or JSON nested at most 200 levels deep (the door checks that first).
   ``parse_webhook`` turns a verified body into zero or more updates (zero for events we do
   not track, e.g. a wallet balance change). Header names are matched case-insensitively.
 * Errors are only :mod:`providers.errors` types; nothing provider-specific leaks out.
@@ -51,6 +56,7 @@ from providers.errors import (
     OrderNotFound,
     PermanentProviderError,
 )
+from providers.parsing import is_empty_ping
 from providers.status import BEFORE_PICKUP, DeliveryStatus
 from providers.types import (
     Booking,
@@ -154,6 +160,21 @@ class ProviderAdapter(ABC):
         raise CapabilityNotSupported("lookup by reference is not supported", provider=self.name)
 
     # --- webhooks ------------------------------------------------------------------------
+
+    def webhooks_configured(self) -> bool:
+        """Whether the secrets this provider's webhooks are checked with are all set.
+        Adapters that receive webhooks override this; without webhooks it is False."""
+        return False
+
+    def accepts_webhooks(self) -> bool:
+        """Webhooks are taken only for a provider that is switched on and configured: a
+        provider that is off, or has no secret to check them with, never accepts one."""
+        return self.settings.enabled and self.webhooks_configured()
+
+    def is_probe(self, body: bytes) -> bool:
+        """A verified body that carries no update and is only the provider checking the
+        URL: answered 200 and never stored. Default: empty, or an empty JSON object/list."""
+        return is_empty_ping(body)
 
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> None:
         """Raise WebhookRejected unless the raw ``body`` is authentic."""

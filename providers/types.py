@@ -8,7 +8,8 @@ Rules the types encode:
 * What a provider learns about a delivery is limited to what a courier needs (DESIGN rule 8):
   stop name, phone, address, coordinates, a note, and the item described as ``"Dokumen"``.
   There is deliberately no field for the NIK, the letter type, the scans or the office's
-  internal ids other than our opaque attempt ``reference``.
+  internal ids other than our opaque attempt ``reference``; a NIK typed into a name, address
+  or note is replaced by ``[dihapus]`` (``CourierText``), however its digits are separated.
 * ``reference`` is OUR attempt reference: stored by the delivery side before the provider
   call, sent as the provider's idempotency key / client reference (``metadata``,
   ``storeOrderId``, ``merchantOrderID``...), and used by ``find_by_reference`` to resolve an
@@ -25,6 +26,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from core.identity import scrub_nik
 from providers.status import DeliveryStatus
 
 ITEM_DESCRIPTION = "Dokumen"
@@ -38,6 +40,14 @@ def _aware_utc(value: datetime) -> datetime:
 
 
 UTCDatetime = Annotated[datetime, AfterValidator(_aware_utc)]
+# What a courier reads at a stop: never a NIK-like number, whoever built the stop.
+CourierText = Annotated[str, AfterValidator(scrub_nik)]
+
+
+def courier_text(text: str | None, limit: int = 500) -> str:
+    """``text`` fitted for a stop: NIK-like numbers removed first, then cut to ``limit`` (a cut
+    first could leave part of a number behind)."""
+    return scrub_nik(text)[:limit]
 
 
 class _Frozen(BaseModel):
@@ -87,15 +97,15 @@ class Place(_Frozen):
     """Where: enough to price a trip."""
 
     coordinates: Coordinates
-    address: str = Field(default="", max_length=500)
+    address: CourierText = Field(default="", max_length=500)
 
 
 class Stop(Place):
     """Where and who: what the courier needs at a pickup or drop-off, nothing more."""
 
-    name: str = Field(min_length=1, max_length=120)
+    name: CourierText = Field(min_length=1, max_length=120)
     phone: str = Field(pattern=r"^\+[1-9]\d{6,14}$", description="E.164")
-    note: str = Field(default="", max_length=500)
+    note: CourierText = Field(default="", max_length=500)
 
 
 class Item(_Frozen):

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from core.accounts.service import _issue_session
 from core.db import unit_of_work, utcnow
 from core.models import OutboxMessage, User
+from core.settings import reset_settings_cache
 
 _APP_CACHE: dict[str, FastAPI] = {}
 
@@ -38,6 +39,18 @@ def app(settings) -> Iterator[FastAPI]:
     db.set_after_commit_publisher(None)
     yield application
     application.dependency_overrides.clear()
+
+
+@pytest.fixture
+def tune(monkeypatch: pytest.MonkeyPatch):
+    """Change settings for this test; the app reads them per request."""
+
+    def _tune(**values: object) -> None:
+        for key, value in values.items():
+            monkeypatch.setenv(f"SIPOKE_{key.upper()}", str(value))
+        reset_settings_cache()
+
+    return _tune
 
 
 @pytest.fixture

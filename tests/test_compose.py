@@ -191,3 +191,16 @@ def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
 
 def test_worker_healthcheck_is_a_shell_command_that_splits() -> None:
     assert shlex.split(_healthcheck("worker"))[0] == "celery"
+
+
+def test_forwarded_headers_are_believed_only_through_the_setting() -> None:
+    for service, env in _all_environment().items():
+        # uvicorn's own variable would bypass SIPOKE_TRUSTED_PROXIES.
+        assert "FORWARDED_ALLOW_IPS" not in env, service
+    for service in APP_SERVICES:
+        env = SERVICES[service]["environment"]
+        assert env["SIPOKE_TRUSTED_PROXIES"] == "${SIPOKE_TRUSTED_PROXIES:-}"  # default: nobody
+        # A secret: only ever from .env, never written in the file.
+        assert env["SIPOKE_METRICS_TOKEN"] == "${SIPOKE_METRICS_TOKEN:-}"
+    # The image starts uvicorn only through `sipoke api`, which passes the setting.
+    assert "uvicorn" not in DOCKERFILE

@@ -25,6 +25,7 @@ from core.deps import (
     SAFE_METHODS,
     SESSION_COOKIE,
     SessionDep,
+    client_ip,
     current_auth_optional,
 )
 from core.errors import AppError, Forbidden, Unauthorized
@@ -74,6 +75,10 @@ class Page:
         """The signed-in user on pages that require one."""
         assert self.auth is not None
         return self.auth.user
+
+    @property
+    def client_ip(self) -> str:
+        return client_ip(self.request)
 
     @property
     def secure_cookies(self) -> bool:

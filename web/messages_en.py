@@ -147,6 +147,8 @@ MESSAGES_EN: dict[str, str] = {
     "catalog.no_results": "No matching service.",
     "catalog.count": "{n} services",
     "req.new_title": "Apply: {service}",
+    "req.counter_only": "{service} cannot be requested online. Come to the office counter "
+                        "during opening hours and bring the requirements below.",
     "req.create": "Continue to uploads",
     "req.mine": "My requests",
     "req.none": "No requests yet. Choose a service to start.",
@@ -321,6 +323,11 @@ MESSAGES_EN: dict[str, str] = {
     "op.clear_alert": "Mark as handled",
     "op.print_envelope": "Reprint the envelope QR",
     "op.reset_pin": "Send a new PIN",
+    "op.new_pickup_code": "Send the resident a new pickup code",
+    "op.close_without_pin": "Close without the PIN",
+    "op.close_without_pin_hint": ("Only when the resident surely received the document (e.g. "
+                                  "confirmed by phone). The reason is kept in the delivery's "
+                                  "history."),
     "op.switch_pickup": "Switch to office pickup",
     "op.retry_with": "Book again with another courier",
     "op.next_provider": "Next available courier",

@@ -146,6 +146,8 @@ MESSAGES_ID: dict[str, str] = {
     "catalog.no_results": "Tidak ada layanan yang cocok.",
     "catalog.count": "{n} layanan",
     "req.new_title": "Ajukan: {service}",
+    "req.counter_only": "{service} tidak dapat diajukan online. Datanglah ke loket kantor "
+                        "pada jam layanan dengan membawa persyaratan di bawah ini.",
     "req.create": "Lanjut ke unggah persyaratan",
     "req.mine": "Permohonan saya",
     "req.none": "Belum ada permohonan. Pilih layanan untuk mulai.",
@@ -319,6 +321,11 @@ MESSAGES_ID: dict[str, str] = {
     "op.clear_alert": "Tandai sudah ditangani",
     "op.print_envelope": "Cetak ulang QR amplop",
     "op.reset_pin": "Kirim PIN baru",
+    "op.new_pickup_code": "Kirim kode ambil baru ke pemohon",
+    "op.close_without_pin": "Tutup tanpa PIN",
+    "op.close_without_pin_hint": ("Hanya jika dokumen pasti sudah diterima pemohon (mis. "
+                                  "pemohon mengonfirmasi lewat telepon). Alasan dicatat di "
+                                  "riwayat pengantaran."),
     "op.switch_pickup": "Alihkan ke ambil di kantor",
     "op.retry_with": "Pesan ulang dengan kurir lain",
     "op.next_provider": "Kurir berikutnya yang tersedia",

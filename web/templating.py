@@ -1,4 +1,5 @@
-"""The Jinja2 environment: autoescaped templates, money/time filters, static asset URLs."""
+"""The Jinja2 environment: autoescaped templates, money/time filters, static asset URLs, and
+``scrub_nik`` for text a courier reads (the envelope label, the offers list)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi.templating import Jinja2Templates
+
+from core.identity import scrub_nik
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
@@ -53,6 +56,7 @@ templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 templates.env.filters["rupiah"] = rupiah
 templates.env.filters["local_time"] = local_time
 templates.env.filters["filesize"] = filesize
+templates.env.filters["scrub_nik"] = scrub_nik
 templates.env.globals["static_url"] = static_url
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True

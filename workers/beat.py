@@ -41,6 +41,11 @@ def beat_schedule(settings: Settings) -> dict:
             "schedule": timedelta(hours=6),
             "options": {"expires": 3600},
         },
+        "limits-purge": {
+            "task": "limits.purge",
+            "schedule": timedelta(hours=6),
+            "options": {"expires": 3600},
+        },
         "inhouse-sweep-offers": {
             "task": "inhouse.sweep_offers",
             "schedule": timedelta(seconds=10),

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import limits
 from core.db import utcnow
 from core.models import Notification, NotificationStatus
 from core.notifications.channels import ChannelError, NotificationChannel, channel_from_settings
@@ -62,6 +63,11 @@ def sweep_notifications(session: Session) -> int:
 def relay_outbox() -> int:
     """Publish what the after-commit fast path missed (a crash, a broker outage)."""
     return publish(min_age=timedelta(seconds=3))
+
+
+@db_task("limits.purge")
+def purge_attempt_counters(session: Session) -> int:
+    return limits.purge_expired(session)
 
 
 @db_task("outbox.purge")

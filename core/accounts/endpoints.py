@@ -59,10 +59,11 @@ def _token_out(issued: service.IssuedSession, settings: Settings, response: Resp
 @auth_router.post("/register", status_code=status.HTTP_201_CREATED, response_model=OtpSent)
 def register(data: ResidentRegistration, session: SessionDep, settings: SettingsDep,
              ip: ClientIp) -> OtpSent:
-    """Register a resident of an office; a sign-in code goes to the phone."""
+    """Register a resident of an office; a sign-in code goes to the phone. A phone that
+    already has an account gets the same answer (and a sign-in code), so the answer never
+    tells whether a phone number belongs to a resident."""
     service.register_resident(session, settings, data, client_ip=ip)
-    return OtpSent(message="Pendaftaran berhasil. Kode masuk sudah dikirim ke nomor Anda.",
-                   expires_in=settings.otp_ttl_seconds)
+    return OtpSent(message=service.REGISTERED, expires_in=settings.otp_ttl_seconds)
 
 
 @auth_router.post("/otp", status_code=status.HTTP_202_ACCEPTED, response_model=OtpSent)

@@ -3,10 +3,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.models import AuthSession, LoginFailure, OtpChallenge, Role, User
+from core.models import AuthSession, OtpChallenge, Role, User
 
 
 class UserRepository:
@@ -50,19 +50,23 @@ class AuthSessionRepository:
     def by_token_hash(self, token_hash: str) -> AuthSession | None:
         return self.session.scalar(select(AuthSession).where(AuthSession.token_hash == token_hash))
 
+    def revoke_all_of(self, user_id: uuid.UUID, now: datetime) -> int:
+        stmt = (
+            update(AuthSession)
+            .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return self.session.execute(stmt).rowcount or 0
+
 
 class OtpRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def count_since(self, *, since: datetime, phone: str | None = None,
-                    client_ip: str | None = None) -> int:
-        stmt = select(func.count(OtpChallenge.id)).where(OtpChallenge.created_at >= since)
-        if phone is not None:
-            stmt = stmt.where(OtpChallenge.phone == phone)
-        if client_ip is not None:
-            stmt = stmt.where(OtpChallenge.client_ip == client_ip)
-        return self.session.scalar(stmt) or 0
+    def add(self, challenge: OtpChallenge) -> OtpChallenge:
+        self.session.add(challenge)
+        return challenge
 
     def latest_open(self, phone: str, now: datetime) -> OtpChallenge | None:
         stmt = (
@@ -71,24 +75,28 @@ class OtpRepository:
                    OtpChallenge.expires_at > now)
             .order_by(OtpChallenge.id.desc())
             .limit(1)
-            .with_for_update()
         )
         return self.session.scalar(stmt)
 
+    def take_attempt(self, challenge_id: int, max_attempts: int) -> int | None:
+        """Count one try of a code before it is checked, in one conditional statement (atomic
+        on both databases); None when the code has no tries left or was used meanwhile."""
+        stmt = (
+            update(OtpChallenge)
+            .where(OtpChallenge.id == challenge_id, OtpChallenge.attempts < max_attempts,
+                   OtpChallenge.consumed_at.is_(None))
+            .values(attempts=OtpChallenge.attempts + 1)
+            .returning(OtpChallenge.attempts)
+            .execution_options(synchronize_session=False)
+        )
+        return self.session.execute(stmt).scalar()
 
-class LoginFailureRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def count_since(self, *, since: datetime, username: str | None = None,
-                    client_ip: str | None = None) -> int:
-        stmt = select(func.count(LoginFailure.id)).where(LoginFailure.created_at >= since)
-        if username is not None:
-            stmt = stmt.where(LoginFailure.username == username)
-        if client_ip is not None:
-            stmt = stmt.where(LoginFailure.client_ip == client_ip)
-        return self.session.scalar(stmt) or 0
-
-    def add(self, *, username: str, client_ip: str, at: datetime) -> None:
-        self.session.add(LoginFailure(username=username[:60], client_ip=client_ip[:64],
-                                      created_at=at))
+    def consume(self, challenge_id: int, now: datetime) -> bool:
+        """Use a code once: of two requests with the right code, only one signs in."""
+        stmt = (
+            update(OtpChallenge)
+            .where(OtpChallenge.id == challenge_id, OtpChallenge.consumed_at.is_(None))
+            .values(consumed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return (self.session.execute(stmt).rowcount or 0) == 1

@@ -7,13 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from core import audit
-from core.accounts.repository import (
-    AuthSessionRepository,
-    LoginFailureRepository,
-    OtpRepository,
-    UserRepository,
-)
+from core import audit, limits
+from core.accounts.repository import AuthSessionRepository, OtpRepository, UserRepository
 from core.accounts.schemas import ResidentRegistration, StaffCreate
 from core.db import utcnow
 from core.errors import (
@@ -41,6 +36,7 @@ from core.security import (
 from core.settings import Settings
 
 OTP_SENT = "Jika nomor terdaftar, kode masuk sudah dikirim."
+REGISTERED = "Pendaftaran diterima. Kode masuk sudah dikirim ke nomor Anda."
 
 
 @dataclass(frozen=True)
@@ -50,7 +46,9 @@ class IssuedSession:
 
 
 def register_resident(session: Session, settings: Settings, data: ResidentRegistration,
-                      *, client_ip: str) -> User:
+                      *, client_ip: str) -> User | None:
+    """Register a resident and send a sign-in code; None when the phone already has an
+    account (the caller answers exactly as for a new one)."""
     office = OfficeRepository(session).by_slug(data.office)
     if office is None or not office.is_active:
         raise ValidationFailed("office", "Kantor kelurahan/desa tidak ditemukan.")
@@ -58,7 +56,10 @@ def register_resident(session: Session, settings: Settings, data: ResidentRegist
         raise ValidationFailed("rt", f"RT {data.rt} / RW {data.rw} tidak ada di {office.name}.")
     users = UserRepository(session)
     if users.by_phone(data.phone) is not None:
-        raise Conflict("Nomor telepon sudah terdaftar. Silakan masuk.", field="phone")
+        # The same answer as a new registration, so nobody learns whether a phone is a
+        # resident's: the code goes to that phone, whose owner can simply sign in.
+        request_otp(session, settings, phone=data.phone, client_ip=client_ip)
+        return None
     secret = settings.secret()
     digest = nik_hash(secret, data.nik)
     if users.nik_taken(office.id, digest):
@@ -88,15 +89,17 @@ def register_resident(session: Session, settings: Settings, data: ResidentRegist
 def request_otp(session: Session, settings: Settings, *, phone: str, client_ip: str) -> None:
     """Send a sign-in code. The answer is the same whether or not the phone has an account."""
     now = utcnow()
-    since = now - timedelta(seconds=settings.otp_window_seconds)
-    otps = OtpRepository(session)
-    if otps.count_since(since=since, phone=phone) >= settings.otp_per_phone_per_window:
+    window = settings.otp_window_seconds
+    if limits.take(session, f"otp-send:phone:{phone}", limit=settings.otp_per_phone_per_window,
+                   window_seconds=window, now=now) is None:
         raise TooManyRequests("Terlalu banyak permintaan kode untuk nomor ini. Coba lagi nanti.",
-                              retry_after=settings.otp_window_seconds)
-    if otps.count_since(since=since, client_ip=client_ip) >= settings.otp_per_client_per_window:
-        raise TooManyRequests(retry_after=settings.otp_window_seconds)
+                              retry_after=window)
+    if limits.take(session, f"otp-send:client:{client_ip}",
+                   limit=settings.otp_per_client_per_window, window_seconds=window,
+                   now=now) is None:
+        raise TooManyRequests(retry_after=window)
     code = new_otp_code()
-    session.add(OtpChallenge(
+    OtpRepository(session).add(OtpChallenge(
         phone=phone,
         code_hash=otp_hash(settings.secret(), phone, code),
         client_ip=client_ip,
@@ -111,23 +114,26 @@ def request_otp(session: Session, settings: Settings, *, phone: str, client_ip: 
 
 def verify_otp(session: Session, settings: Settings, *, phone: str, code: str,
                client_ip: str) -> IssuedSession:
+    """Check a sign-in code. Each try is counted before the code is compared, in one
+    conditional update, so parallel guesses get exactly ``otp_max_attempts`` comparisons."""
     now = utcnow()
-    challenge = OtpRepository(session).latest_open(phone, now)
+    otps = OtpRepository(session)
+    challenge = otps.latest_open(phone, now)
     if challenge is None:
         raise Unauthorized("Kode salah atau sudah kedaluwarsa. Minta kode baru.")
-    if challenge.attempts >= settings.otp_max_attempts:
-        raise TooManyRequests("Terlalu banyak percobaan. Minta kode baru.")
+    tries = otps.take_attempt(challenge.id, settings.otp_max_attempts)
+    if tries is None:
+        raise TooManyRequests("Kode tidak dapat dipakai lagi. Minta kode baru.")
     user = UserRepository(session).by_phone(phone)
     expected = otp_hash(settings.secret(), phone, code)
     if not constant_time_equals(expected, challenge.code_hash) or user is None \
             or not user.is_active or user.role != Role.resident:
-        challenge.attempts += 1
-        if challenge.attempts >= settings.otp_max_attempts:
+        if tries >= settings.otp_max_attempts:
             raise TooManyRequests("Terlalu banyak percobaan. Minta kode baru.").keeping_changes()
         raise Unauthorized("Kode salah atau sudah kedaluwarsa.",
-                           attempts_left=settings.otp_max_attempts - challenge.attempts
-                           ).keeping_changes()
-    challenge.consumed_at = now
+                           attempts_left=settings.otp_max_attempts - tries).keeping_changes()
+    if not otps.consume(challenge.id, now):
+        raise Unauthorized("Kode sudah dipakai. Minta kode baru.")
     return _issue_session(session, settings, user, client_ip=client_ip)
 
 
@@ -135,21 +141,23 @@ def password_login(session: Session, settings: Settings, *, username: str, passw
                    client_ip: str) -> IssuedSession:
     """Staff sign-in. Failed tries are counted per username and per client address; past
     the limit even the right password is refused until the window passes, so a password
-    cannot be guessed by trying many."""
+    cannot be guessed by trying many. A slot of both limits is taken before the password is
+    checked and given back when it was right, so parallel tries never check more."""
     name = username.strip().lower()
     now = utcnow()
-    since = now - timedelta(seconds=settings.otp_window_seconds)
-    failures = LoginFailureRepository(session)
-    if failures.count_since(since=since, username=name) >= settings.login_failures_per_user \
-            or failures.count_since(since=since, client_ip=client_ip) \
-            >= settings.login_failures_per_client:
-        raise TooManyRequests("Terlalu banyak percobaan masuk. Coba lagi nanti.",
-                              retry_after=settings.otp_window_seconds)
+    window = settings.otp_window_seconds
+    keys = ((f"login:user:{name}", settings.login_failures_per_user),
+            (f"login:client:{client_ip}", settings.login_failures_per_client))
+    for key, limit in keys:
+        if limits.take(session, key, limit=limit, window_seconds=window, now=now) is None:
+            raise TooManyRequests("Terlalu banyak percobaan masuk. Coba lagi nanti.",
+                                  retry_after=window)
     user = UserRepository(session).by_username(name)
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
-        failures.add(username=name, client_ip=client_ip, at=now)
         raise Unauthorized("Nama pengguna atau kata sandi salah.").keeping_changes()
+    for key, _ in keys:
+        limits.give_back(session, key)
     return _issue_session(session, settings, user, client_ip=client_ip)
 
 
@@ -268,6 +276,8 @@ def set_active(session: Session, actor: User, user_id, active: bool) -> User:
     if user.role == Role.platform_admin and actor.role != Role.platform_admin:
         raise NotFound()
     user.is_active = active
+    if not active:  # every session ends now: reactivation must not bring old tokens back
+        AuthSessionRepository(session).revoke_all_of(user.id, utcnow())
     audit.record(session, action="user.activated" if active else "user.deactivated",
                  entity_type="user", entity_id=user.id, office_id=user.office_id, actor=actor)
     return user

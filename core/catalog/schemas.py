@@ -4,6 +4,8 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from core.patching import PatchModel
+
 CODE = r"^[a-z0-9][a-z0-9_-]{1,58}$"
 
 
@@ -57,30 +59,9 @@ class ServiceCreate(ServiceFields):
     code: str = Field(pattern=CODE)
 
 
-class ServiceUpdate(BaseModel):
-    """Partial edit by the office admin; every change is audited with before/after."""
-
-    name: str | None = Field(default=None, min_length=3, max_length=160)
-    description: str | None = Field(default=None, max_length=4000)
-    legal_basis: list[str] | None = Field(default=None, max_length=20)
-    requirements: list[Requirement] | None = Field(default=None, max_length=30)
-    fields: list[FormField] | None = Field(default=None, max_length=30)
-    flow_steps: list[str] | None = Field(default=None, max_length=20)
-    processing_days: int | None = Field(default=None, ge=0, le=365)
-    fee: int | None = Field(default=None, ge=0, le=100_000_000)
-    online: bool | None = None
-    deliverable: bool | None = None
-    needs_cover_letter: bool | None = None
-    digital_copy: bool | None = None
-    counter_note: str | None = Field(default=None, max_length=1000)
-    enabled: bool | None = None
-    sort_order: int | None = Field(default=None, ge=0, le=10_000)
-
-    @model_validator(mode="after")
-    def _check(self) -> ServiceUpdate:
-        _unique(self.requirements, "code")
-        _unique(self.fields, "name")
-        return self
+class ServiceUpdate(PatchModel, ServiceFields):
+    """Partial edit by the office admin; every change is audited with before/after. No field
+    of a service may be null."""
 
 
 class ServiceOut(ServiceCreate):

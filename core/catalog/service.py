@@ -77,7 +77,7 @@ def create(session: Session, actor: User, data: ServiceCreate) -> Service:
 
 def update(session: Session, actor: User, code: str, data: ServiceUpdate) -> Service:
     service = get_for_admin(session, actor, code)
-    changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+    changes: dict[str, Any] = data.changes()
     before = {key: getattr(service, key) for key in changes}
     for key, value in changes.items():
         setattr(service, key, value)

@@ -1,9 +1,10 @@
 """Core models. Import order here is the registration order; ``sipoke.models`` adds the
 other packages' models after these."""
 
-from core.models.accounts import AuthSession, LoginFailure, OtpChallenge, Role, User
+from core.models.accounts import AuthSession, OtpChallenge, Role, User
 from core.models.audit import AuditEvent
 from core.models.catalog import Service
+from core.models.limits import AttemptCounter
 from core.models.notifications import Notification, NotificationStatus
 from core.models.offices import Office
 from core.models.outbox import OutboxMessage
@@ -18,13 +19,13 @@ from core.models.requests import (
 )
 
 __all__ = [
+    "AttemptCounter",
     "AuditEvent",
     "AuthSession",
     "CoverLetter",
     "CoverLetterStatus",
     "DocumentRequest",
     "HandoverMethod",
-    "LoginFailure",
     "Notification",
     "NotificationStatus",
     "Office",

@@ -76,21 +76,6 @@ class AuthSession(UUIDPk, Base):
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class LoginFailure(Base):
-    """A failed staff password sign-in, counted to slow down password guessing."""
-
-    __tablename__ = "login_failures"
-    __table_args__ = (
-        Index("ix_login_failures_username_created", "username", "created_at"),
-        Index("ix_login_failures_client_created", "client_ip", "created_at"),
-    )
-
-    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
-    username: Mapped[str] = mapped_column(String(60))
-    client_ip: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
 class OtpChallenge(Base):
     """A one-time sign-in code sent to a phone; only its hash is stored."""
 

@@ -26,6 +26,9 @@ TEXTS: dict[str, str] = {
                             "{originals}.",
     "request_delivery_chosen": "Dokumen {service} ({reference}) akan diantar ke alamat Anda. "
                                "Kami kabari saat kurir berangkat.",
+    "request_pickup_code_replaced": "Kode ambil dokumen {service} ({reference}) di {office} "
+                                    "sudah diganti. Kode ambil baru: {pickup_code}. Jangan "
+                                    "berikan kode ini kepada orang lain.",
     "request_returned_to_office": "Pengantaran dokumen {service} ({reference}) tidak berhasil; "
                                   "dokumen ada di {office}. Kode ambil: {pickup_code}.",
     "request_completed": "Dokumen {service} ({reference}) sudah diserahkan. Terima kasih telah "

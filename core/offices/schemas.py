@@ -2,12 +2,20 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from core.geo import Latitude, Longitude
+from core.patching import PatchModel
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+OfficeName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
+                                              max_length=120)]
+# Couriers are sent to it: when given, a real address, never blank.
+Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=500)]
 
 
 def _check_hours(value: dict[str, Any]) -> dict[str, Any]:
@@ -32,17 +40,14 @@ def _check_rt_rw(value: dict[str, Any]) -> dict[str, list[str]]:
     return out
 
 
-class OfficeBase(BaseModel):
-    name: str = Field(min_length=3, max_length=120)
-    kind: str = Field(default="kelurahan", pattern="^(kelurahan|desa)$")
-    region_code: str = Field(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$",
-                             description="Kode wilayah Kemendagri, e.g. 32.76.04.1006")
-    district: str = Field(default="", max_length=80)
-    city: str = Field(default="", max_length=80)
-    province: str = Field(default="", max_length=80)
-    address: str = Field(default="", max_length=500)
-    lat: float = Field(ge=-11.5, le=6.5)
-    lng: float = Field(ge=94.0, le=141.5)
+class OfficeProfile(BaseModel):
+    """What the office's admin keeps up to date; the rest is fixed when the office is made."""
+
+    name: OfficeName
+    # May be left out when the office is created and filled in later.
+    address: Address = ""
+    lat: Latitude
+    lng: Longitude
     hours: dict[str, Any] = Field(default_factory=dict)
     rt_rw: dict[str, Any] = Field(default_factory=dict)
     phone: str | None = Field(default=None, max_length=20)
@@ -60,34 +65,42 @@ class OfficeBase(BaseModel):
         return _check_rt_rw(value)
 
 
+class OfficeBase(OfficeProfile):
+    kind: str = Field(default="kelurahan", pattern="^(kelurahan|desa)$")
+    region_code: str = Field(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$",
+                             description="Kode wilayah Kemendagri, e.g. 32.76.04.1006")
+    district: str = Field(default="", max_length=80)
+    city: str = Field(default="", max_length=80)
+    province: str = Field(default="", max_length=80)
+
+
 class OfficeCreate(OfficeBase):
     slug: str = Field(min_length=3, max_length=60, pattern=r"^[a-z0-9-]+$")
 
 
-class OfficeUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=3, max_length=120)
-    address: str | None = Field(default=None, max_length=500)
-    lat: float | None = Field(default=None, ge=-11.5, le=6.5)
-    lng: float | None = Field(default=None, ge=94.0, le=141.5)
-    hours: dict[str, Any] | None = None
-    rt_rw: dict[str, Any] | None = None
-    phone: str | None = Field(default=None, max_length=20)
-    whatsapp: str | None = Field(default=None, max_length=20)
-    email: str | None = Field(default=None, max_length=120)
-
-    @field_validator("hours")
-    @classmethod
-    def _hours(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        return None if value is None else _check_hours(value)
-
-    @field_validator("rt_rw")
-    @classmethod
-    def _rt_rw(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        return None if value is None else _check_rt_rw(value)
+class OfficeUpdate(PatchModel, OfficeProfile):
+    """Partial edit of the office profile; only phone, WhatsApp and e-mail may be cleared."""
 
 
-class OfficeOut(OfficeBase):
+class OfficeOut(BaseModel):
+    """What is stored, as it is: the input rules above apply to what is sent, not to rows
+    (an office created without an address has an empty one)."""
+
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     slug: str
+    name: str
+    kind: str
+    region_code: str
+    district: str
+    city: str
+    province: str
+    address: str
+    lat: float
+    lng: float
+    hours: dict[str, Any]
+    rt_rw: dict[str, Any]
+    phone: str | None
+    whatsapp: str | None
+    email: str | None
     is_active: bool

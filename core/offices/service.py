@@ -37,7 +37,7 @@ def update(session: Session, slug: str, data: OfficeUpdate, *, actor: User) -> O
     office = OfficeRepository(session).by_slug(slug)
     if office is None or (actor.role != Role.platform_admin and office.id != actor.office_id):
         raise NotFound("Kantor tidak ditemukan.")
-    changes = data.model_dump(exclude_unset=True)
+    changes = data.changes()
     before = {k: getattr(office, k) for k in changes}
     for key, value in changes.items():
         setattr(office, key, value)

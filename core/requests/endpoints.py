@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import StreamingResponse
 
 from core.deps import (
+    ClientIp,
     CurrentUser,
     OfficeAdminUser,
     OperatorUser,
@@ -238,6 +239,13 @@ def counter_handover(request_id: uuid.UUID, data: CounterHandoverIn, actor: Oper
         originals_checked=data.originals_checked))
 
 
+@operator_router.post("/{request_id}/pickup-code/reset", response_model=RequestOut)
+def reset_pickup_code(request_id: uuid.UUID, actor: OperatorUser,
+                      session: SessionDep) -> RequestOut:
+    """After the code locked (too many wrong tries): send the resident a new pickup code."""
+    return _out(processing.reset_pickup_code(session, actor, request_id))
+
+
 @operator_router.post("/{request_id}/revoke", response_model=RequestOut)
 def revoke_document(request_id: uuid.UUID, data: ReasonIn, actor: OfficeAdminUser,
                     session: SessionDep) -> RequestOut:
@@ -283,9 +291,9 @@ def reject_cover_letter(request_id: uuid.UUID, data: ReasonIn, actor: RwAdminUse
 # --- public verification ----------------------------------------------------------------------
 
 @verify_router.get("/{code}", response_model=VerificationOut)
-def verify_document(code: str, session: SessionDep) -> VerificationOut:
-    """Public: is this paper genuine and still valid?"""
-    return verification.lookup(session, code)
+def verify_document(code: str, session: SessionDep, ip: ClientIp) -> VerificationOut:
+    """Public: is this paper genuine and still valid? Limited per client address."""
+    return verification.lookup(session, code, client_ip=ip)
 
 
 ROUTERS = (requests_router, operator_router, rw_router, verify_router)

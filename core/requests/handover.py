@@ -11,7 +11,6 @@ The delivery side reports back through :func:`mark_delivered`,
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Protocol
@@ -24,7 +23,7 @@ from core.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from core.models import DocumentRequest, HandoverMethod, User
 from core.models import RequestState as S
 from core.notifications import notify_user
-from core.requests.processing import complete_with_originals
+from core.requests.processing import complete_with_originals, new_pickup_code
 from core.requests.repository import RequestRepository
 from core.requests.service import get_own
 from core.requests.states import transition
@@ -86,7 +85,7 @@ def _values(request: DocumentRequest) -> dict[str, str]:
 def _give_pickup_code(session: Session, request: DocumentRequest, kind: str) -> None:
     request.handover_method = HandoverMethod.pickup
     if not request.pickup_code:
-        request.pickup_code = f"{secrets.randbelow(10**6):06d}"
+        request.pickup_code = new_pickup_code()
     originals = ", ".join(r["name"] for r in request.service.originals) or "-"
     notify_user(session, request.resident, kind, office=request.office.name,
                 pickup_code=request.pickup_code, hours=hours_text(request.office.hours or {}),

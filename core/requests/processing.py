@@ -6,14 +6,15 @@ Operators and office admins act only on their own office's requests (``get_visib
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, limits
 from core.db import utcnow
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import AppError, Conflict, NotFound, ValidationFailed
 from core.models import DocumentRequest, HandoverMethod, RequestUpload, UploadKind, User
 from core.models import RequestState as S
 from core.notifications import notify_user
@@ -22,6 +23,7 @@ from core.requests.service import OPERATORS, get_visible, new_code
 from core.requests.states import TERMINAL, transition
 from core.requests.uploads import PDF_ONLY, check_content, display_name
 from core.security import constant_time_equals
+from core.settings import get_settings
 from core.storage import IncomingFile, Storage, keep_in_transaction
 
 QUEUE_STATES = tuple(s for s in S if s not in TERMINAL and s != S.draft)
@@ -164,15 +166,51 @@ def complete_with_originals(session: Session, request: DocumentRequest,
     return request
 
 
+class PickupCodeLocked(AppError):
+    status_code = 423
+    code = "pickup_code_locked"
+    message = ("Kode ambil salah terlalu sering dan dikunci. Periksa KTP pemohon, lalu kirim "
+               "kode baru ke HP pemohon (tombol \"Kirim kode ambil baru\").")
+
+
+PICKUP_CODE_WINDOW_S = 30 * 24 * 3600
+
+
+def new_pickup_code() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def _pickup_code_key(request: DocumentRequest) -> str:
+    return f"pickup-code:{request.id}"
+
+
 def record_counter_handover(session: Session, actor: User, request_id: uuid.UUID, *,
                             pickup_code: str, originals_checked: list[str]) -> DocumentRequest:
+    """Hand a finished document over at the counter against the resident's pickup code.
+
+    Each try takes a slot of the request's attempt limit before the code is compared, so
+    parallel guesses get exactly ``pickup_code_max_attempts`` comparisons; then the code is
+    locked until an operator sends the resident a new one (``reset_pickup_code``)."""
     request = _get(session, actor, request_id)
     if request.state != S.handover_pending or request.handover_method != HandoverMethod.pickup:
         raise Conflict("Dokumen ini tidak menunggu pengambilan di kantor.",
                        state=str(request.state))
-    if not request.pickup_code or not constant_time_equals(pickup_code.strip(),
-                                                           request.pickup_code):
+    if not request.pickup_code:
         raise ValidationFailed("pickup_code", "Kode ambil tidak cocok.")
+    max_tries = get_settings().pickup_code_max_attempts
+    tries = limits.take(session, _pickup_code_key(request), limit=max_tries,
+                        window_seconds=PICKUP_CODE_WINDOW_S)
+    if tries is None:
+        raise PickupCodeLocked()
+    if not constant_time_equals(pickup_code.strip(), request.pickup_code):
+        audit.record(session, action="request.pickup_code_wrong", entity_type="request",
+                     entity_id=request.id, office_id=request.office_id, actor=actor,
+                     data={"tries": tries})
+        if tries >= max_tries:
+            raise PickupCodeLocked().keeping_changes()
+        error = ValidationFailed("pickup_code", "Kode ambil tidak cocok.")
+        error.details["attempts_left"] = max_tries - tries
+        raise error.keeping_changes()
     # Check the originals before anything changes, so a refusal leaves the state untouched.
     required = {r["code"] for r in request.service.originals}
     if not required <= set(originals_checked):
@@ -185,3 +223,19 @@ def record_counter_handover(session: Session, actor: User, request_id: uuid.UUID
     request.pickup_code = None  # used once
     return complete_with_originals(session, request, originals_checked, actor=actor,
                                    note="Dokumen asli diperiksa di loket")
+
+
+def reset_pickup_code(session: Session, actor: User, request_id: uuid.UUID) -> DocumentRequest:
+    """After a lock, the operator has checked the person at the counter: a new code goes to
+    the resident's phone and the tries start again (like the delivery PIN's reset)."""
+    request = _get(session, actor, request_id)
+    if request.state != S.handover_pending or request.handover_method != HandoverMethod.pickup:
+        raise Conflict("Dokumen ini tidak menunggu pengambilan di kantor.",
+                       state=str(request.state))
+    request.pickup_code = new_pickup_code()
+    limits.clear(session, _pickup_code_key(request))
+    audit.record(session, action="request.pickup_code_reset", entity_type="request",
+                 entity_id=request.id, office_id=request.office_id, actor=actor)
+    notify_user(session, request.resident, "request_pickup_code_replaced",
+                pickup_code=request.pickup_code, office=request.office.name, **_values(request))
+    return request

@@ -12,12 +12,14 @@ import re
 import segno
 from sqlalchemy.orm import Session
 
-from core.errors import NotFound
+from core import limits
+from core.errors import NotFound, TooManyRequests
 from core.identity import mask_name
 from core.models import DocumentRequest
 from core.models import RequestState as S
 from core.requests.repository import RequestRepository
 from core.requests.schemas import VerificationOut
+from core.settings import get_settings
 
 INVALID_STATES = frozenset({S.rejected, S.cancelled})
 
@@ -30,13 +32,23 @@ def format_code(code: str) -> str:
     return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
 
 
-def lookup(session: Session, raw_code: str) -> VerificationOut:
+VERIFY_WINDOW_S = 60
+
+
+def lookup(session: Session, raw_code: str, *, client_ip: str) -> VerificationOut:
+    """Public check of a document's code. Lookups are limited per client address (unknown
+    codes count too), so codes cannot be harvested by trying many."""
+    if limits.take(session, f"verify:client:{client_ip}",
+                   limit=get_settings().verify_per_client_per_minute,
+                   window_seconds=VERIFY_WINDOW_S) is None:
+        raise TooManyRequests("Terlalu banyak pemeriksaan. Coba lagi sebentar lagi.",
+                              retry_after=VERIFY_WINDOW_S)
     code = normalize_code(raw_code)
     request = (RequestRepository(session).by_verification_code(code)
                if re.fullmatch(r"[0-9A-Z]{12}", code) else None)
     if request is None:
         raise NotFound("Kode verifikasi tidak dikenal. Dokumen ini tidak diterbitkan melalui "
-                       "SIP OKE Antar.")
+                       "SIP OKE Antar.").keeping_changes()
     valid = request.revoked_at is None and request.state not in INVALID_STATES
     return VerificationOut(
         code=format_code(code), valid=valid, office=request.office.name,

@@ -15,7 +15,6 @@ index (one active attempt per delivery) is the last guard.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from dataclasses import dataclass
 
@@ -50,17 +49,11 @@ from providers.types import (
     QuoteRequest,
     Stop,
     TrackingUpdate,
+    courier_text,
     derive_event_id,
 )
 
 log = logging.getLogger("sipoke.delivery")
-# A 16-digit run looks like a NIK: never send one to a provider (DESIGN rule 8), even when a
-# resident typed it into the address or the note.
-NIK_LIKE = re.compile(r"(?<!\d)\d{16}(?!\d)")
-
-
-def courier_text(text: str, limit: int = 500) -> str:
-    return NIK_LIKE.sub("[dihapus]", text or "")[:limit]
 
 
 @dataclass(frozen=True)
@@ -78,7 +71,8 @@ class _Plan:
 def _office_stop(office: Office, fallback_phone: str) -> Stop:
     phone = office.phone or office.whatsapp or fallback_phone
     return Stop(coordinates=Coordinates(lat=office.lat, lng=office.lng),
-                address=office.address[:500], name=office.name[:120], phone=phone,
+                address=courier_text(office.address), name=courier_text(office.name, 120),
+                phone=phone,
                 note="Ambil/serahkan amplop dokumen di loket pelayanan")
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.db import utcnow
 from core.errors import AppError, Conflict, NotFound, ValidationFailed
+from core.identity import scrub_nik
 from core.models import Office, User
 from core.notifications import notify
 from core.requests import handover as core_handover
@@ -101,8 +102,9 @@ def view(session: Session, delivery: Delivery) -> dict:
     kinds = {r.kind for r in records}
     return {
         "state": str(delivery.state), "office_name": office.name if office else "",
-        "office_address": office.address if office else "",
-        "recipient_name": delivery.recipient_name, "address": delivery.address,
+        "office_address": scrub_nik(office.address if office else ""),
+        "recipient_name": scrub_nik(delivery.recipient_name),
+        "address": scrub_nik(delivery.address),
         "picked_up": HandoverKind.office_to_courier in kinds,
         "pin_verified": delivery.pin_verified_at is not None,
         "pin_locked": delivery.pin_locked_at is not None,
@@ -130,9 +132,11 @@ def confirm_pickup(session: Session, token: str, courier_name: str) -> Delivery:
 
 
 def verify_pin(session: Session, token: str, pin: str) -> Delivery:
-    """The resident's PIN at the door (scan #2). Wrong tries count even though the request
-    fails (the error keeps the changes); the fifth locks and alerts the office."""
-    delivery = by_token(session, token, lock=True)
+    """The resident's PIN at the door (scan #2). Each try is counted before the PIN is
+    compared, in one conditional update, so parallel guesses get exactly MAX_PIN_ATTEMPTS
+    comparisons; wrong tries count even though the request fails (the error keeps the
+    changes); the last one locks the PIN and alerts the office."""
+    delivery = by_token(session, token)
     if delivery.pin_locked_at is not None:
         raise PinLocked()
     if delivery.pin_verified_at is not None:
@@ -141,17 +145,25 @@ def verify_pin(session: Session, token: str, pin: str) -> Delivery:
         raise Conflict("Dokumen belum dibawa kurir.", state=str(delivery.state))
     if delivery.pin_hash is None:
         raise Conflict("PIN belum dikirim ke pemohon.")
-    if not constant_time_equals(pin_digest(delivery.id, pin.strip()), delivery.pin_hash):
-        delivery.pin_attempts += 1
+    repo = DeliveryRepository(session)
+    tries = repo.take_pin_attempt(delivery.id, MAX_PIN_ATTEMPTS)
+    delivery = repo.get(delivery.id, lock=True)
+    assert delivery is not None
+    if tries is None:  # locked or verified by a parallel try meanwhile
+        if delivery.pin_verified_at is not None:
+            return delivery
+        raise PinLocked()
+    if not constant_time_equals(pin_digest(delivery.id, pin.strip()), delivery.pin_hash or ""):
         audit.record(session, action="delivery.pin_wrong", entity_type="delivery",
                      entity_id=delivery.id, office_id=delivery.office_id,
-                     data={"attempts": delivery.pin_attempts})
-        if delivery.pin_attempts >= MAX_PIN_ATTEMPTS:
+                     data={"attempts": tries})
+        if tries >= MAX_PIN_ATTEMPTS:
             _lock_pin(session, delivery)
             raise PinLocked().keeping_changes()
         error = ValidationFailed("pin", "PIN salah. Dokumen tidak boleh diserahkan.")
-        error.details["attempts_left"] = MAX_PIN_ATTEMPTS - delivery.pin_attempts
+        error.details["attempts_left"] = MAX_PIN_ATTEMPTS - tries
         raise error.keeping_changes()
+    delivery.pin_attempts = tries - 1  # only wrong tries count
     delivery.pin_verified_at = utcnow()
     if delivery.alert == "delivered_without_pin":
         delivery.alert = None
@@ -177,10 +189,65 @@ def _lock_pin(session: Session, delivery: Delivery) -> None:
                reference=request_of(session, delivery).reference)
 
 
+class PinRequired(Conflict):
+    code = "pin_required"
+    message = ("Dokumen hanya boleh diserahkan dengan PIN pemohon: pindai QR amplop dan "
+               "masukkan PIN. Tanpa PIN, hanya petugas kantor yang dapat menutupnya dengan "
+               "alasan tercatat.")
+
+
+def handed_over(delivery: Delivery) -> bool:
+    """The resident's PIN was checked, or an operator recorded why it was not."""
+    return delivery.pin_verified_at is not None or delivery.pin_waived_at is not None
+
+
+def ensure_courier_may_report_delivered(session: Session, delivery: Delivery) -> None:
+    """Our own courier's word alone never finishes a delivery: the PIN (or an operator's
+    recorded exception) must come first. Provider couriers cannot be refused this way; their
+    'delivered' without a PIN raises the ``delivered_without_pin`` alert instead."""
+    if not handed_over(delivery):
+        raise PinRequired()
+
+
+WAIVABLE = frozenset({D.picked_up, D.in_transit, D.delivered})
+
+
+def close_without_pin(session: Session, actor: User, delivery_id: uuid.UUID,
+                      reason: str) -> Delivery:
+    """The operator's recorded exception: the document reached the resident although the PIN
+    was not checked (the resident confirmed by phone, the PIN was lost...). The reason is on
+    the delivery's timeline; the originals, if any, are still collected and checked."""
+    delivery = DeliveryRepository(session).get(delivery_id, lock=True)
+    if delivery is None or delivery.office_id != actor.office_id:
+        raise NotFound("Pengantaran tidak ditemukan.")
+    if handed_over(delivery):
+        raise Conflict("Serah terima pengantaran ini sudah tercatat.")
+    if delivery.state not in WAIVABLE:
+        raise Conflict("Dokumen belum dibawa kurir.", state=str(delivery.state))
+    reason = reason.strip()
+    if len(reason) < 10:
+        raise ValidationFailed("reason", "Tuliskan alasan yang jelas (minimal 10 karakter).")
+    delivery.pin_waived_at = utcnow()
+    audit.record(session, action="delivery.pin_waived", entity_type="delivery",
+                 entity_id=delivery.id, office_id=delivery.office_id, actor=actor,
+                 note=reason[:300])
+    if delivery.alert == "delivered_without_pin":
+        delivery.alert = None
+    if delivery.state != D.delivered:
+        set_state(session, delivery, D.delivered, actor=actor,
+                  note=f"Diserahkan tanpa PIN (keputusan petugas): {reason}"[:300])
+        core_handover.mark_delivered(session, delivery.request_id, actor=actor,
+                                     note="Diserahkan tanpa PIN (keputusan petugas)")
+    if not delivery.originals:
+        complete(session, delivery, actor=actor, originals_checked=[],
+                 note="Ditutup petugas tanpa PIN; tidak ada dokumen asli untuk diperiksa")
+    return delivery
+
+
 def collect_originals(session: Session, token: str, checked: list[str]) -> Delivery:
     """The courier ticks the originals taken from the resident (after the PIN)."""
     delivery = by_token(session, token, lock=True)
-    if delivery.pin_verified_at is None:
+    if not handed_over(delivery):
         raise Conflict("Masukkan PIN pemohon terlebih dahulu.")
     if delivery.state != D.delivered:
         raise Conflict("Dokumen asli tidak sedang dikumpulkan.", state=str(delivery.state))

@@ -176,6 +176,15 @@ def reset_pin(delivery_id: uuid.UUID, actor: OperatorUser,
     return OperatorDeliveryOut.of(service.reset_pin(session, actor, delivery_id))
 
 
+@router.post("/deliveries/{delivery_id}/close-without-pin")
+def close_without_pin(delivery_id: uuid.UUID, data: ReasonIn, actor: OperatorUser,
+                      session: SessionDep) -> OperatorDeliveryOut:
+    """The one way to finish a handover without the resident's PIN: the operator's recorded
+    exception, with its reason on the delivery's timeline."""
+    return OperatorDeliveryOut.of(handover.close_without_pin(session, actor, delivery_id,
+                                                             data.reason))
+
+
 @router.post("/deliveries/{delivery_id}/clear-alert")
 def clear_alert(delivery_id: uuid.UUID, actor: OperatorUser,
                 session: SessionDep) -> OperatorDeliveryOut:

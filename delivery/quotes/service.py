@@ -33,7 +33,7 @@ from delivery.policy import ChoicePolicy, Policy
 from delivery.repository import DeliveryRepository
 from delivery.states import set_state
 from providers.errors import TransientProviderError
-from providers.types import Coordinates, Place, Quote, QuoteRequest
+from providers.types import Coordinates, Place, Quote, QuoteRequest, courier_text
 
 log = logging.getLogger("sipoke.delivery")
 RETRY_QUOTES_AFTER = timedelta(seconds=30)
@@ -134,9 +134,9 @@ def refresh_quotes(delivery_id: uuid.UUID) -> str:
         allowed = [n for n in names if breaker.allow(session, n)]
         request = QuoteRequest(
             pickup=Place(coordinates=Coordinates(lat=office.lat, lng=office.lng),
-                         address=office.address[:500]),
+                         address=courier_text(office.address)),
             dropoff=Place(coordinates=Coordinates(lat=delivery.lat, lng=delivery.lng),
-                          address=delivery.address[:500]),
+                          address=courier_text(delivery.address)),
             office_id=str(office.id))
     quotes, errors = collect(settings, allowed, request, rules.quote_deadline_s)
     with unit_of_work() as session:

@@ -1,50 +1,38 @@
-"""``POST /webhooks/{provider}``: read at most 256 KB of raw body, verify, store once, 2xx.
+"""``POST /webhooks/{provider}``: check the raw body, verify, store once, 2xx.
 
-Order matters and nothing is stored on any refusal: size (413) -> signature on the raw bytes
-(401) -> JSON (400) -> parse (400) -> store (group commit, with the ``tracking.apply_batch``
-outbox row; see ``ingest``) -> 200 (also for a duplicate, so the provider stops retrying).
-Only a failure to store answers 5xx, which makes the provider retry. Not under /api/v1:
-providers are configured with this path.
+Order matters and nothing is stored on any refusal: size (413, ``core.bodies``, before the
+body is read) -> the provider's door (404 unless it is switched on and holds the secrets its
+webhooks are checked with) -> JSON (400: malformed or nested too deep, checked by
+``core.bodies.parse_json`` before any adapter parses the body) -> signature on the raw bytes
+(401) -> parse (400) -> a URL probe (200, nothing stored) -> store (group commit, with the
+``tracking.apply_batch`` outbox row; see ``ingest``) -> 200 (also for a duplicate, so the
+provider stops retrying). Only a failure to store answers 5xx, which makes the provider
+retry. Not under /api/v1: providers are configured with this path.
 """
 
 from __future__ import annotations
 
-import json
 import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from core.batching import BatcherFull
-from core.errors import NotFound, PayloadTooLarge, ServiceUnavailable
+from core.bodies import parse_json
+from core.errors import InvalidJson, NotFound, ServiceUnavailable
 from core.settings import get_settings
 from delivery import gateway
 from delivery.metrics import WEBHOOK_LATENCY, WEBHOOKS
 from delivery.tracking import ingest
 from delivery.tracking.service import event_row, kept_headers
 from providers.errors import CapabilityNotSupported, WebhookRejected
-from providers.parsing import is_empty_ping
 from providers.types import TrackingUpdate, derive_event_id
-
-MAX_WEBHOOK_BYTES = 256 * 1024
 
 router = APIRouter(tags=["webhooks"])
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-
-
-async def _read_limited(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
-        raise PayloadTooLarge(max_bytes=MAX_WEBHOOK_BYTES)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_WEBHOOK_BYTES:
-            raise PayloadTooLarge(max_bytes=MAX_WEBHOOK_BYTES)
-    return bytes(body)
 
 
 def _rows(provider: str, body: bytes, updates: list[TrackingUpdate],
@@ -74,11 +62,21 @@ async def receive_webhook(provider: str, request: Request) -> JSONResponse:
     name = provider.lower()
     if not gateway.known(name):
         raise NotFound("Penyedia tidak dikenal.")
-    body = await _read_limited(request)
+    body = await request.body()  # at most SIPOKE_MAX_WEBHOOK_BODY_BYTES (core.bodies)
     headers = dict(request.headers)
     outcome = "stored"
     try:
         with gateway.adapter(name, get_settings()) as adapter:
+            if not adapter.accepts_webhooks():
+                outcome = "closed"
+                raise NotFound("Penyedia ini tidak menerima webhook.")
+            try:
+                # An empty body is a URL probe (Lalamove, Biteship check the URL this way).
+                if body.strip():
+                    parse_json(body)
+            except InvalidJson:
+                outcome = "invalid_json"
+                raise
             try:
                 adapter.verify_webhook(body, headers)
             except CapabilityNotSupported:
@@ -87,19 +85,13 @@ async def receive_webhook(provider: str, request: Request) -> JSONResponse:
                 outcome = "rejected"
                 return _error(401, "invalid_signature", "Tanda tangan webhook tidak valid.")
             try:
-                # An empty probe (Lalamove, Biteship check the URL this way) passed the
-                # adapter's verification and carries nothing; it must still answer 200.
-                if body.strip():
-                    json.loads(body)
-            except ValueError:
-                outcome = "invalid_json"
-                return _error(400, "invalid_json", "Format JSON tidak valid.")
-            try:
                 updates = adapter.parse_webhook(body, headers)
             except WebhookRejected as exc:
                 outcome = "unparseable"
                 return _error(400, "invalid_payload", f"Isi webhook tidak dikenali: {exc}")
-        if not updates and is_empty_ping(body):
+            # A probe passed verification but carries nothing: it must still answer 200.
+            probe = not updates and adapter.is_probe(body)
+        if probe:
             outcome = "probe"
             return JSONResponse({"received": 0, "duplicates": 0}, status_code=200)
         stored, duplicates = await _store(_rows(name, body, updates, kept_headers(headers)))

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from core.db import unit_of_work, utcnow
 from delivery.flow import on_provider_status
-from delivery.models import Delivery, DeliveryAttempt, EventOutcome, TrackingEvent
+from delivery.handover.service import ensure_courier_may_report_delivered
+from delivery.models import Delivery, DeliveryAttempt, EventOutcome, Leg, TrackingEvent
 from delivery.repository import DeliveryRepository, insert_ignore
 from providers.status import DeliveryStatus, should_apply
 from providers.types import TrackingUpdate
@@ -126,9 +127,22 @@ def apply_event(session: Session, event_id: int) -> str:
 def inhouse_sink(session: Session, provider: str, update: TrackingUpdate) -> None:
     """In-house status changes arrive here in the courier's own transaction: store and apply
     at once, so the job and the delivery commit together."""
+    if update.status is DeliveryStatus.delivered:
+        _refuse_delivered_without_handover(session, update)
     event = store_update(session, update, source="inhouse")
     if event is not None:
         apply_event(session, event.id)
+
+
+def _refuse_delivered_without_handover(session: Session, update: TrackingUpdate) -> None:
+    """Raises ``PinRequired``, rolling the courier's report back with the job unchanged."""
+    repo = DeliveryRepository(session)
+    found = repo.attempt_for_order(update.provider, update.provider_order_id, update.reference)
+    if found is None or found.leg != Leg.outbound:
+        return
+    delivery = repo.get(found.delivery_id, lock=True)
+    if delivery is not None:
+        ensure_courier_may_report_delivered(session, delivery)
 
 
 def events_to_retry(session: Session, *, older_than: timedelta, limit: int = 500) -> list[int]:

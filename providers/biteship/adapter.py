@@ -96,6 +96,12 @@ class BiteshipAdapter(ProviderAdapter):
         except PermanentProviderError as exc:
             self.settle_refused_cancel(provider_order_id, exc)
 
+    def webhooks_configured(self) -> bool:
+        return bool(revealed(self.settings.webhook_secret))
+
+    def is_probe(self, body: bytes) -> bool:
+        return webhooks.is_probe(body)
+
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> None:
         webhooks.verify(body, secret=revealed(self.settings.webhook_secret),
                         received=header(headers, self.settings.webhook_header))

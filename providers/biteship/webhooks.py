@@ -5,7 +5,8 @@ flat [COMMUNITY, logged real payload]: ``event``, ``order_id``, ``status``, ``co
 ``courier_link``, ``updated_at``. No event id: a content hash of the payload is the id, so a
 re-sent webhook is the same event. When saving the URL Biteship posts an installation test
 (maybe empty, maybe without our header): a body that names no order carries nothing, so it is
-answered 200 without a token [UNCERTAIN shape].
+answered 200 without a token [UNCERTAIN shape], and never stored (``is_probe``). Without a
+configured secret nothing is accepted, not even that test.
 """
 
 from __future__ import annotations
@@ -33,7 +34,17 @@ def _event(body: bytes) -> dict[str, Any] | None:
     return event
 
 
+def is_probe(body: bytes) -> bool:
+    """The installation test, or anything else naming no order: nothing to store."""
+    try:
+        return _event(body) is None
+    except WebhookRejected:
+        return False
+
+
 def verify(body: bytes, *, secret: str, received: str | None) -> None:
+    if not secret:
+        raise WebhookRejected("no webhook secret is configured", provider=PROVIDER)
     if _event(body) is None:
         return
     if not tokens_match(secret, received):

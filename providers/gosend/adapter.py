@@ -115,6 +115,9 @@ class GoSendAdapter(ProviderAdapter):
         except PermanentProviderError as exc:
             self.settle_refused_cancel(provider_order_id, exc)
 
+    def webhooks_configured(self) -> bool:
+        return bool(revealed(self.settings.webhook_token))
+
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> None:
         webhooks.verify(body, token=revealed(self.settings.webhook_token),
                         received=header(headers, self.settings.webhook_header))

@@ -104,6 +104,10 @@ class GrabExpressAdapter(ProviderAdapter):
         """Cancel every delivery created with our reference (Grab's merchantOrderID)."""
         self.client.cancel_by_merchant_order(reference)
 
+    def webhooks_configured(self) -> bool:
+        return bool(revealed(self.settings.webhook_authorization)
+                    and revealed(self.settings.webhook_authorization_id))
+
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> None:
         webhooks.verify(
             body, authorization=revealed(self.settings.webhook_authorization),

@@ -8,18 +8,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.geo import Latitude, Longitude
 from providers.status import DeliveryStatus
+from providers.types import CourierText
 
 
 class Position(BaseModel):
-    lat: float = Field(ge=-11.5, le=6.5)
-    lng: float = Field(ge=94.0, le=141.5)
+    lat: Latitude
+    lng: Longitude
 
 
 class DutyIn(BaseModel):
     on_duty: bool
-    lat: float | None = Field(default=None, ge=-11.5, le=6.5)
-    lng: float | None = Field(default=None, ge=94.0, le=141.5)
+    lat: Latitude | None = None
+    lng: Longitude | None = None
 
 
 class ProfileOut(BaseModel):
@@ -35,12 +37,13 @@ class ProfileOut(BaseModel):
 
 
 class StopOut(BaseModel):
-    """What the courier sees of a stop: the same minimum the providers get."""
+    """What the courier sees of a stop: the same minimum the providers get, NIK-like numbers
+    removed again on the way out."""
 
-    name: str
+    name: CourierText
     phone: str
-    address: str
-    note: str
+    address: CourierText
+    note: CourierText
     lat: float
     lng: float
 
@@ -75,13 +78,13 @@ class OfferOut(BaseModel):
     expires_at: datetime
     trip_distance_m: int
     # Before accepting, the courier sees the area, not the recipient's name and phone.
-    pickup_address: str
-    dropoff_address: str
+    pickup_address: CourierText
+    dropoff_address: CourierText
 
 
 class StatusReport(BaseModel):
     status: DeliveryStatus
-    lat: float | None = Field(default=None, ge=-11.5, le=6.5)
-    lng: float | None = Field(default=None, ge=94.0, le=141.5)
+    lat: Latitude | None = None
+    lng: Longitude | None = None
     note: str | None = Field(default=None, max_length=500)
     proof_url: str | None = Field(default=None, max_length=500)

@@ -112,6 +112,9 @@ class LalamoveAdapter(ProviderAdapter):
         except PermanentProviderError as exc:
             self.settle_refused_cancel(provider_order_id, exc)
 
+    def webhooks_configured(self) -> bool:
+        return bool(self.settings.key() and self.settings.secret())
+
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> None:
         webhooks.verify(body, api_key=self.settings.key(), api_secret=self.settings.secret(),
                         path=self.settings.webhook_path, now=time.time(),

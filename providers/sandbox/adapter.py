@@ -84,6 +84,9 @@ class SandboxAdapter(ProviderAdapter):
         orders = (data or {}).get("orders") or []
         return mapping.parse_booking(orders[0]) if orders else None
 
+    def webhooks_configured(self) -> bool:
+        return bool(self.settings.webhook_secret.get_secret_value())
+
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> None:
         mapping.check_signature(
             self.settings.webhook_secret.get_secret_value(), body,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
 import threading
 import time
 import uuid
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from core.identity import contains_nik
 from providers.sandbox.config import SandboxServerConfig, Switches
 from providers.sandbox.webhooks import WebhookDispatcher
 from providers.types import Coordinates
@@ -31,8 +31,6 @@ RECIPIENT_ABSENT = "Penerima tidak ada di tempat"
 NO_DRIVER_REASON = "Tidak ada kurir yang menerima pesanan"
 COURIERS = [("Joko Susilo", "B 3121 KJT"), ("Wahyu Pratama", "B 4410 UYR"),
             ("Rudi Hartono", "F 2231 PQ"), ("Asep Saepudin", "B 6672 TZA")]
-# A 16-digit run looks like a NIK: a real courier never needs one (DESIGN rule 8).
-NIK_LIKE = re.compile(r"(?<!\d)\d{16}(?!\d)")
 
 
 class SandboxError(Exception):
@@ -347,7 +345,8 @@ def _check_stops(body: dict[str, Any]) -> None:
         if not isinstance(stop, dict) or not {"lat", "lng", "name", "phone"} <= set(stop):
             raise SandboxError(422, "VALIDATION", f"{key} needs lat, lng, name and phone")
         for text_field in ("name", "address", "note"):
-            if NIK_LIKE.search(str(stop.get(text_field) or "")):
+            # A real courier never needs a NIK (DESIGN rule 8): refuse any, however written.
+            if contains_nik(str(stop.get(text_field) or "")):
                 raise SandboxError(422, "VALIDATION",
                                    f"{key}.{text_field} contains an identity number")
     item = body.get("item") or {}

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from providers.sandbox.adapter import DEFAULT_BASE_URL
 from providers.sandbox.config import SWITCH_NAMES, Switches
+from sipoke.commands.proxy_headers import proxy_header_options
 
 
 def configured_url(conf: dict[str, Any]) -> str:
@@ -59,5 +60,6 @@ def sandbox_provider(args: argparse.Namespace) -> int:
         webhook_url=None if webhook_url == "none" else webhook_url)
     print(f"sandbox provider on http://{args.host}:{args.port} "
           f"(time x{config.switches.time_scale}, webhooks -> {config.webhook_url})", flush=True)
-    uvicorn.run(build_app(config), host=args.host, port=args.port, log_config=None)
+    uvicorn.run(build_app(config), host=args.host, port=args.port, log_config=None,
+                **proxy_header_options(settings))
     return 0

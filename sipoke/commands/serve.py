@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 
 from core.settings import Settings, get_settings
+from sipoke.commands.proxy_headers import proxy_header_options
 from sipoke.commands.sandbox import configured_url
 
 ALL_QUEUES = "default,dispatch,tracking,notifications"
@@ -54,7 +55,7 @@ def api(args: argparse.Namespace) -> int:
     settings = get_settings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
     uvicorn.run("sipoke.app:asgi", factory=True, host=settings.host, port=settings.port,
-                workers=args.workers, log_config=None, proxy_headers=True)
+                workers=args.workers, log_config=None, **proxy_header_options(settings))
     return 0
 
 

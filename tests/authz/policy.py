@@ -117,6 +117,8 @@ POLICY: dict[str, Rule] = {
                                                                files=o.signed_pdf),
     "POST /api/v1/operator/requests/{request_id}/counter-handover": Rule(
         STAFF, o.pickup_requests, json={"pickup_code": "000000"}),
+    "POST /api/v1/operator/requests/{request_id}/pickup-code/reset": Rule(
+        STAFF, o.pickup_requests),
     "POST /api/v1/operator/requests/{request_id}/revoke": Rule(
         roles(OFFICE_ADMIN), o.finished_requests, json={"reason": "Salah ketik"}),
     "GET /api/v1/operator/requests/{request_id}/label.svg": Rule(STAFF, o.finished_requests),
@@ -173,6 +175,8 @@ POLICY: dict[str, Rule] = {
     "POST /api/v1/operator/deliveries/{delivery_id}/envelope": Rule(STAFF, o.delivery_ids),
     "POST /api/v1/operator/deliveries/{delivery_id}/reset-pin": Rule(STAFF, o.delivery_ids),
     "POST /api/v1/operator/deliveries/{delivery_id}/clear-alert": Rule(STAFF, o.delivery_ids),
+    "POST /api/v1/operator/deliveries/{delivery_id}/close-without-pin": Rule(
+        STAFF, o.delivery_ids, json={"reason": "Warga konfirmasi lewat telepon"}),
     "GET /api/v1/operator/summary": Rule(STAFF),
     "GET /api/v1/operator/providers": Rule(STAFF),
     "GET /api/v1/admin/delivery-policy": Rule(roles(OFFICE_ADMIN)),
@@ -227,6 +231,8 @@ POLICY: dict[str, Rule] = {
                                                            form={}, files=o.signed_pdf),
     "POST /operator/permohonan/{request_id}/serahkan": Rule(STAFF, o.pickup_requests,
                                                             form={"pickup_code": "000000"}),
+    "POST /operator/permohonan/{request_id}/kode-ambil-baru": Rule(STAFF, o.pickup_requests,
+                                                                   form={}),
     # web pages: RW heads (web/pages/rw.py)
     "GET /rw": Rule(roles(RW_ADMIN)),
     "POST /rw/{request_id}/setujui": Rule(roles(RW_ADMIN), o.cover_letter_requests,
@@ -262,6 +268,8 @@ POLICY: dict[str, Rule] = {
     "POST /operator/pengantaran/{delivery_id}/asli-diterima": Rule(STAFF, o.delivery_ids,
                                                                    form={}),
     "POST /operator/pengantaran/{delivery_id}/reset-pin": Rule(STAFF, o.delivery_ids, form={}),
+    "POST /operator/pengantaran/{delivery_id}/tanpa-pin": Rule(
+        STAFF, o.delivery_ids, form={"waive_reason": "Warga konfirmasi lewat telepon"}),
     "POST /operator/pengantaran/{delivery_id}/selesai-ditangani": Rule(STAFF, o.delivery_ids,
                                                                        form={}),
     "POST /operator/pengantaran/{delivery_id}/amplop": Rule(STAFF, o.delivery_ids, form={}),

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from core.db import unit_of_work, utcnow
-from core.models import AuthSession, LoginFailure, OtpChallenge, User
+from core.models import AttemptCounter, AuthSession, OtpChallenge, User
 from core.settings import reset_settings_cache
 from tests.fixtures import RESIDENT_A
 
@@ -24,18 +24,6 @@ REGISTRATION = {
     "rt": "1",
     "rw": "5",
 }
-
-
-@pytest.fixture
-def tune(monkeypatch: pytest.MonkeyPatch):
-    """Change settings for this test; the app reads them per request."""
-
-    def _tune(**values: object) -> None:
-        for key, value in values.items():
-            monkeypatch.setenv(f"SIPOKE_{key.upper()}", str(value))
-        reset_settings_cache()
-
-    return _tune
 
 
 def _challenges(phone: str) -> list[OtpChallenge]:
@@ -188,9 +176,9 @@ def test_password_guessing_is_limited_per_username_then_per_client(client, demo,
         assert _login(client, "nobody.here", "guess-guess-2").status_code == 401
     assert _login(client, "admin.mekarjaya", "demo-admin-123").status_code == 429
     # ...and once the window has passed, the right password works again.
-    with unit_of_work() as s:
-        for failure in s.scalars(select(LoginFailure)):
-            failure.created_at = utcnow() - timedelta(hours=1)
+    with unit_of_work() as s:  # time switch: every window ended an hour ago
+        for counter in s.scalars(select(AttemptCounter)):
+            counter.window_ends_at = utcnow() - timedelta(hours=1)
     assert _login(client, "operator.mekarjaya", "demo-operator-123").status_code == 200
 
 
@@ -204,6 +192,23 @@ def test_deactivated_staff_cannot_sign_in_and_loses_sessions(client, demo):
     r = client.post("/api/v1/auth/login",
                     json={"username": "operator.mekarjaya", "password": "demo-operator-123"})
     assert r.status_code == 401
+
+
+def test_deactivation_revokes_every_session_so_reactivation_brings_none_back(client, demo):
+    operator = demo.user("operator.mekarjaya")
+    tokens = [demo.headers("operator.mekarjaya") for _ in range(2)]
+    admin = demo.headers("admin.mekarjaya")
+    assert client.post(f"/api/v1/users/{operator.id}/deactivate", headers=admin).status_code \
+        == 200
+    assert client.post(f"/api/v1/users/{operator.id}/activate", headers=admin).status_code \
+        == 200
+    for headers in tokens:
+        assert client.get("/api/v1/me", headers=headers).status_code == 401
+    with unit_of_work() as s:
+        sessions = list(s.scalars(select(AuthSession).where(AuthSession.user_id == operator.id)))
+        assert sessions and all(a.revoked_at is not None for a in sessions)
+    # A new sign-in works as usual.
+    assert _login(client, "operator.mekarjaya", "demo-operator-123").status_code == 200
 
 
 def test_logout_revokes_the_token(client, demo, read_otp):
@@ -274,10 +279,21 @@ def test_unknown_office_or_rt_is_422(client, demo):
     assert r.status_code == 422 and "rt" in _fields(r)
 
 
-def test_duplicate_phone_is_409(client, demo):
-    r = client.post("/api/v1/auth/register", json=REGISTRATION | {"phone": "081234560001"})
-    assert r.status_code == 409
-    assert r.json()["error"]["details"]["field"] == "phone"
+def test_a_registered_phone_gets_the_same_answer_and_the_code_goes_to_that_phone(
+        client, demo, read_otp):
+    new = client.post("/api/v1/auth/register", json=REGISTRATION)
+    known = client.post("/api/v1/auth/register",
+                        json=REGISTRATION | {"phone": "081234560001",
+                                             "nik": "3276016101950015",
+                                             "full_name": "Orang Lain"})
+    assert known.status_code == new.status_code == 201
+    assert known.json() == new.json()
+    # The phone's owner gets a sign-in code; the account stays as it was.
+    assert read_otp(RESIDENT_A)
+    siti = demo.user(RESIDENT_A)
+    assert siti.full_name == "Siti Aminah"
+    with unit_of_work() as s:
+        assert s.scalar(select(User).where(User.full_name == "Orang Lain")) is None
 
 
 def test_duplicate_nik_in_the_same_office_is_409(client, demo):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date
 
 import pytest
@@ -14,9 +15,11 @@ import sipoke.models
 from core.identity import (
     PROVINCE_CODES,
     IdentityError,
+    contains_nik,
     mask_name,
     mask_phone,
     normalize_phone,
+    scrub_nik,
     validate_nik,
 )
 from core.logging import JsonFormatter
@@ -180,3 +183,62 @@ def test_normalizing_is_idempotent(suffix: int) -> None:
 def test_masks() -> None:
     assert mask_phone("+6281234560001") == "+6281******001"
     assert mask_name("Siti  Aminah") == "S*** A*****"
+
+
+# --- NIK-like numbers scrubbed from what couriers and providers read ------------------------
+
+NIK_SEPARATORS = [" ", "  ", ".", "-", " - ", "/", "_", ",", ":", "|", "\\", "\t", "\n",
+                  "\u00a0", "\u2013", "\u2014", "\u2212", "\u00b7", "\u200b", "\ufeff"]
+
+
+@pytest.mark.parametrize("written", [
+    "3276011203850002", "3276 0112 0385 0002", "3276.0112.0385.0002", "3276-0112-0385-0002",
+    "3276 - 0112 - 0385 - 0002", "32.76.01.120385.0002", "3276/0112/0385/0002",
+    "3276.0112-0385 0002", "3276_0112_0385_0002", "3276,0112,0385,0002",
+    "\u00a0\u2013\u200b".join(["3276", "0112", "0385", "0002"]),  # no-break, en dash, invisible
+    "".join(chr(0xFF10 + int(d)) for d in "3276011203850002"),  # full-width digits
+    "3 2 7 6 0 1 1 2 0 3 8 5 0 0 0 2", "5, 3276 0112 0385 0002",
+])
+def test_every_written_form_of_a_nik_is_scrubbed(written: str) -> None:
+    text = f"Rumah pagar hijau, NIK {written}, dekat masjid"
+    assert contains_nik(text)
+    assert scrub_nik(text) == "Rumah pagar hijau, NIK [dihapus], dekat masjid"
+
+
+@pytest.mark.parametrize("text", [
+    "Jl. Kenanga No. 5, RT 003/RW 005, Mekarjaya, Depok 16412",
+    "Telp 0812-3456-7890 atau +62 812 3456 7891",
+    "Datang 15-08-2024 pukul 10.30, Blok C2 No. 14",
+    "Nomor 123456789012345",  # 15 digits
+])
+def test_numbers_a_courier_needs_are_kept(text: str) -> None:
+    assert not contains_nik(text)
+    assert scrub_nik(text) == text
+
+
+@st.composite
+def written_niks(draw: st.DrawFn) -> tuple[str, str]:
+    """(NIK, the NIK as someone typed it: any common separators between any digits)."""
+    nik = draw(niks())
+    gaps = draw(st.lists(st.sampled_from(["", "", *NIK_SEPARATORS]), min_size=15, max_size=15))
+    return nik, nik[0] + "".join(gap + digit for gap, digit in zip(gaps, nik[1:], strict=True))
+
+
+SEPARATOR_CHARS = sorted(set("".join(NIK_SEPARATORS)))
+_ANY_SEPARATOR = re.compile("[" + re.escape("".join(SEPARATOR_CHARS)) + "]")
+
+
+@given(written_niks(), st.text(max_size=40), st.text(max_size=40))
+def test_a_nik_however_separated_never_survives_scrubbing(written: tuple[str, str],
+                                                          before: str, after: str) -> None:
+    nik, typed = written
+    scrubbed = scrub_nik(before + typed + after)
+    assert "[dihapus]" in scrubbed and not contains_nik(scrubbed)
+    assert nik not in _ANY_SEPARATOR.sub("", scrubbed)
+
+
+@given(st.text(st.sampled_from(["0", "1", "7", "9", "a", "[", *SEPARATOR_CHARS]), max_size=120))
+def test_scrubbed_text_holds_no_nik_like_number(text: str) -> None:
+    scrubbed = scrub_nik(text)
+    assert not contains_nik(scrubbed)
+    assert scrub_nik(scrubbed) == scrubbed

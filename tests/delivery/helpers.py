@@ -27,10 +27,11 @@ KNOWN_PIN = "424242"
 
 
 def booked(client: TestClient, demo: Any, outbox: Callable[[], list[str]], *,
-           phone: str = SITI, originals: bool = True) -> tuple[str, uuid.UUID]:
-    """A delivery booked at the sandbox (searching a courier). Returns (delivery, request)."""
+           phone: str = SITI, originals: bool = True, **where: Any) -> tuple[str, uuid.UUID]:
+    """A delivery booked at the sandbox (searching a courier). Returns (delivery, request).
+    ``where`` overrides the delivery request's address, note or coordinates."""
     rid = finished_request(phone, originals=originals)
-    created = ask_delivery(client, demo, rid, phone=phone)
+    created = ask_delivery(client, demo, rid, phone=phone, **where)
     outbox()
     headers = demo.headers(phone)
     view = client.get(f"/api/v1/deliveries/{created['id']}", headers=headers).json()

@@ -9,15 +9,31 @@ and every outbox message's task name and arguments are searched for the NIK.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import uuid
 
+import pytest
+import respx
 from sqlalchemy import select
 
 from core.db import unit_of_work
 from core.models import DocumentRequest, OutboxMessage
-from tests.delivery.conftest import SITI, attempts, post_webhook, status_event
-from tests.delivery.helpers import booked
+from core.settings import reset_settings_cache
+from providers.grabexpress.client import clear_token_cache
+from tests.delivery.conftest import (  # noqa: F401 - inhouse_on is a fixture
+    SITI,
+    ask_delivery,
+    attempts,
+    finished_request,
+    inhouse_on,
+    load,
+    post_webhook,
+    status_event,
+)
+from tests.delivery.helpers import booked, envelope
+from tests.providers.real_fakes import FAKES, install_fake
 
 SITI_NIK = "3276015708900001"  # sipoke/seed.py
 
@@ -63,3 +79,102 @@ def test_f11_nik_never_in_provider_payloads_logs_or_task_arguments(
     for message in messages:
         assert SITI_NIK not in _searchable((message.task_name, message.kwargs)), \
             f"NIK in the arguments of {message.task_name}"
+
+
+# --- a NIK typed with separators into the address or the note --------------------------------
+
+SEPARATED = {"3276011203850002": "3276 0112 0385 0002",
+             "3175094501900003": "3175.0945.0190.0003",
+             "3201021212800004": "3201-0212-1280-0004",
+             "3276015708900001": "32.76.01 570890-0001"}
+_written = iter(SEPARATED.values())
+ADDRESS = f"Jl. Kenanga No. 5, RT 003/RW 005 (NIK {next(_written)}; KK {next(_written)})"
+NOTE = f"Pagar hijau. NIK suami {next(_written)}, istri {next(_written)}"
+
+
+def _assert_scrubbed(where: str, text: str) -> None:
+    """None of the NIKs above is in ``text``, whatever separates (or escapes) its digits."""
+    digits = re.sub(r"\D", "", text)
+    leaked = [nik for nik in SEPARATED if nik in digits]
+    assert not leaked, f"NIK reached {where}: {text}"
+
+
+def test_f11_separated_niks_in_address_and_note_never_reach_the_sandbox(
+        client, demo, recorded_sandbox, installed, outbox):
+    delivery_id, _ = booked(client, demo, outbox, address=ADDRESS, note=NOTE)
+    [attempt] = attempts(delivery_id)
+    assert attempt.provider_order_id  # the sandbox (which refuses NIKs) took the order
+
+    seen = recorded_sandbox.seen.requests
+    sent = [(m, p, body.decode()) for m, p, _, body in seen if m == "POST"]
+    assert {p for _, p, _ in sent} >= {"/v1/quotes", "/v1/orders"}
+    for method, path, body in sent:
+        _assert_scrubbed(f"the sandbox ({method} {path})", body)
+    order = json.loads(next(body for _, p, body in sent if p == "/v1/orders"))
+    assert order["dropoff"]["address"].startswith("Jl. Kenanga No. 5, RT 003/RW 005 (NIK [dihapus]")
+    assert order["dropoff"]["note"].startswith("Pagar hijau. NIK suami [dihapus], istri [dihapus]")
+    assert order["item"]["description"] == "Dokumen"
+
+    # Whoever carries the envelope reads the address from its QR page.
+    token = envelope(client, demo, delivery_id)
+    view = client.get(f"/api/v1/handover/{token}")
+    assert view.status_code == 200
+    _assert_scrubbed("the envelope page", view.text)
+    assert "[dihapus]" in view.json()["address"]
+
+
+@pytest.mark.parametrize("name", sorted(FAKES))
+def test_f11_separated_niks_never_reach_a_real_provider(name, client, demo, installed, outbox,
+                                                        monkeypatch):
+    clear_token_cache()
+    with respx.mock(assert_all_called=False) as router:
+        router.route(host="testserver").pass_through()
+        fake = install_fake(name, router)
+        for key, value in fake.config(enabled=True, priority=1).items():
+            monkeypatch.setenv(f"SIPOKE_PROVIDERS__{name.upper()}__{key.upper()}", str(value))
+        for other in ("SANDBOX", "INHOUSE"):
+            monkeypatch.setenv(f"SIPOKE_PROVIDERS__{other}__ENABLED", "false")
+        reset_settings_cache()
+        headers = demo.headers(SITI)
+
+        created = ask_delivery(client, demo, finished_request(SITI), address=ADDRESS, note=NOTE)
+        outbox()
+        [quote] = client.get(f"/api/v1/deliveries/{created['id']}", headers=headers
+                             ).json()["quotes"]
+        chosen = client.post(f"/api/v1/deliveries/{created['id']}/choose", headers=headers,
+                             json={"quote_id": quote["id"]})
+        assert chosen.status_code == 200, chosen.text
+        outbox()
+        assert load(created["id"]).state == "searching_courier"
+
+        sent = [call.request for call in router.calls if call.request.url.host != "testserver"]
+    assert len(sent) >= 2  # at least the quote and the order
+    for request in sent:
+        _assert_scrubbed(f"{name} ({request.method} {request.url.path})",
+                         f"{request.url} {request.content.decode()}")
+    assert any(b"[dihapus]" in request.content for request in sent)
+
+
+@pytest.mark.usefixtures("inhouse_on")
+def test_f11_separated_niks_never_reach_the_inhouse_courier(client, demo, installed, outbox):
+    created = ask_delivery(client, demo, finished_request(SITI), address=ADDRESS, note=NOTE)
+    outbox()
+    siti = demo.headers(SITI)
+    quotes = client.get(f"/api/v1/deliveries/{created['id']}", headers=siti).json()["quotes"]
+    own = next(q for q in quotes if q["provider"] == "inhouse")
+    assert client.post(f"/api/v1/deliveries/{created['id']}/choose", headers=siti,
+                       json={"quote_id": own["id"]}).status_code == 200
+    outbox()
+
+    courier = demo.headers("kurir.mekarjaya")
+    offers = client.get("/api/v1/courier/offers", headers=courier)
+    _assert_scrubbed("the courier's offers", offers.text)
+    [offer] = offers.json()
+    assert "[dihapus]" in offer["dropoff_address"]
+    job = client.post(f"/api/v1/courier/offers/{offer['id']}/accept", headers=courier)
+    assert job.status_code == 200, job.text
+    _assert_scrubbed("the courier's job", job.text)
+    assert job.json()["dropoff"]["address"].startswith("Jl. Kenanga No. 5")
+    assert "[dihapus]" in job.json()["dropoff"]["note"]
+    for path in ("/api/v1/courier/jobs", f"/api/v1/courier/jobs/{job.json()['id']}"):
+        _assert_scrubbed(path, client.get(path, headers=courier).text)

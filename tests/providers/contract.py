@@ -347,9 +347,12 @@ class ProviderContract:
     def test_webhook_verifies_and_parses(self, harness: ContractHarness,
                                          adapter: ProviderAdapter) -> None:
         if not adapter.capabilities.webhooks:
+            assert not adapter.webhooks_configured()  # its webhook door stays closed (404)
             with pytest.raises(CapabilityNotSupported):
                 adapter.verify_webhook(b"{}", {})
             return
+        # Configured with its webhook secrets, so the door is open once the provider is on.
+        assert adapter.webhooks_configured()
         booking = self.book(harness, adapter)
         hook = harness.webhook(booking)
         assert hook is not None, "capabilities say webhooks: the harness must give one"

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from core.db import unit_of_work, utcnow
 from core.models import Notification
+from providers.inhouse import service
 from providers.inhouse.adapter import InhouseAdapter
 from providers.inhouse.models import InhouseJob, InhouseOffer, OfferStatus
 from providers.inhouse.sink import get_update_sink, set_update_sink
@@ -22,6 +23,7 @@ from tests.providers.inhouse_helpers import (
     make_courier,
     set_demo_courier_duty,
 )
+from tests.web.helpers import sign_in_as
 
 S = DeliveryStatus
 NEAR = Coordinates(lat=-6.3930, lng=106.8425)  # ~80 m from the office
@@ -260,3 +262,28 @@ def test_going_off_duty_passes_pending_offers_on(client, demo) -> None:
     assert offers(client, headers) == []
     [passed_on] = offers(client, demo.headers("kurir.siaga"))
     assert passed_on["job_id"] == booking.provider_order_id != offer["id"]
+
+
+def test_a_job_stored_with_a_nik_is_shown_without_it(client, demo) -> None:
+    """Whatever a stored job holds (a row from before the scrubbing, any other writer), the
+    courier's API and pages show it with NIK-like numbers removed."""
+    booking = book_job()
+    with unit_of_work() as session:
+        job = service.job_for_provider(session, booking.provider_order_id)
+        job.pickup = {**job.pickup, "address": "Kantor, NIK 3276.0112.0385.0002"}
+        job.dropoff = {**job.dropoff, "address": "Jl. Kenanga 5, NIK 3276 0112 0385 0002",
+                       "note": "KK 3175-0945-0190-0003", "name": "Siti 3276011203850002"}
+    headers = demo.headers("kurir.mekarjaya")
+    [offer] = offers(client, headers)
+    assert offer["dropoff_address"] == "Jl. Kenanga 5, NIK [dihapus]"
+    assert offer["pickup_address"] == "Kantor, NIK [dihapus]"
+    sign_in_as(client, "kurir.mekarjaya")
+    home = client.get("/kurir")
+    assert "Jl. Kenanga 5, NIK [dihapus]" in home.text and "0385" not in home.text
+
+    job = client.post(f"/api/v1/courier/offers/{offer['id']}/accept", headers=headers).json()
+    assert job["dropoff"]["address"] == "Jl. Kenanga 5, NIK [dihapus]"
+    assert (job["dropoff"]["note"], job["dropoff"]["name"]) == ("KK [dihapus]", "Siti [dihapus]")
+    assert job["pickup"]["address"] == "Kantor, NIK [dihapus]"
+    page = client.get(f"/kurir/tugas/{job['id']}")
+    assert page.status_code == 200 and "KK [dihapus]" in page.text and "0385" not in page.text

@@ -11,8 +11,10 @@ from providers.types import (
     Coordinates,
     Item,
     Money,
+    Place,
     Quote,
     Stop,
+    courier_text,
     derive_event_id,
 )
 
@@ -63,3 +65,19 @@ def test_derived_event_ids_are_stable() -> None:
         derive_event_id("grab", "D1", "PICKING_UP", 17)
     assert derive_event_id("grab", "D1", "PICKING_UP", 17) != \
         derive_event_id("grab", "D1", "IN_DELIVERY", 17)
+
+
+def test_stop_and_place_texts_never_carry_a_nik() -> None:
+    here = Coordinates(lat=-6.39, lng=106.84)
+    stop = Stop(coordinates=here, phone="+6281234560001", name="Siti 3276 0112 0385 0002",
+                address="Jl. Kenanga 5, NIK 3276.0112.0385.0002", note="3276-0112-0385-0002")
+    assert (stop.name, stop.address, stop.note) == ("Siti [dihapus]",
+                                                    "Jl. Kenanga 5, NIK [dihapus]", "[dihapus]")
+    assert Place(coordinates=here, address="RT 3, NIK 3276011203850002").address == \
+        "RT 3, NIK [dihapus]"
+
+
+def test_courier_text_scrubs_before_cutting() -> None:
+    text = "x" * 490 + " 3276 0112 0385 0002"
+    assert courier_text(text) == "x" * 490 + " [dihapus]"
+    assert courier_text(text, limit=495) == "x" * 490 + " [dih"

@@ -116,6 +116,26 @@ def test_operator_sees_delivery_detail_with_timeline_and_envelope(client, demo):
     assert client.get("/antar/" + url.rsplit("/", 1)[-1]).status_code == 200
 
 
+def test_envelope_label_and_handover_page_never_show_a_nik(client, demo):
+    request_id = _finished(client, demo, SITI)
+    r = client.post("/api/v1/deliveries", headers=demo.headers(SITI), json={
+        "request_id": request_id, "address": "Jl. Kenanga No. 5, NIK 3276 0112 0385 0002",
+        "lat": -6.3952, "lng": 106.8461})
+    assert r.status_code == 201, r.text
+    delivery_id = r.json()["id"]
+    sign_in_as(client, "operator.mekarjaya")
+    page = client.get(f"/operator/pengantaran/{delivery_id}")
+    label = client.post(f"/operator/pengantaran/{delivery_id}/amplop",
+                        data={"csrf_token": csrf_of(page.text)})
+    assert label.status_code == 200
+    assert "Jl. Kenanga No. 5, NIK [dihapus]" in label.text and "0112 0385" not in label.text
+    url = re.search(r'id="envelope-url">([^<]+)<', label.text).group(1).strip()
+    handover = client.get("/antar/" + url.rsplit("/", 1)[-1])  # what the courier's phone shows
+    assert handover.status_code == 200
+    assert "Jl. Kenanga No. 5, NIK [dihapus]" in handover.text
+    assert "0112 0385" not in handover.text
+
+
 def test_operator_cancel_needs_a_reason(client, demo):
     delivery_id, _ = _delivery(client, demo)
     sign_in_as(client, "operator.mekarjaya")

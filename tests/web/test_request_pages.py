@@ -44,6 +44,24 @@ def test_service_page_shows_requirements_fee_time_and_counter_only(client, demo)
     assert "Hanya di loket" in counter.text and "/ajukan" not in counter.text
 
 
+def test_counter_only_service_has_no_online_form(client, demo, read_otp):
+    resident_sign_in(client, RESIDENT_A, read_otp)
+    r = client.get("/layanan/mekarjaya/ahli-waris/ajukan", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/layanan/mekarjaya/ahli-waris"
+    page = client.get(r.headers["location"])
+    assert "Surat Keterangan Ahli Waris tidak dapat diajukan online" in page.text
+    assert "Datang ke loket kantor kelurahan" in page.text  # the office's counter note
+    assert "Akta kematian pewaris" in page.text and "Buku nikah pewaris" in page.text
+    assert "/ajukan" not in page.text and 'name="fields.' not in page.text
+
+    # A form posted by hand goes the same way, and no request is made.
+    token = csrf_of(client.get("/layanan/mekarjaya/domisili/ajukan").text)
+    r = client.post("/layanan/mekarjaya/ahli-waris/ajukan", data={"csrf_token": token},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/layanan/mekarjaya/ahli-waris"
+    assert client.get("/api/v1/requests", headers=demo.headers(RESIDENT_A)).json() == []
+
+
 def test_new_request_with_missing_field_keeps_form_and_shows_error(client, demo, read_otp):
     resident_sign_in(client, RESIDENT_A, read_otp)
     page = client.get("/layanan/mekarjaya/sku/ajukan")

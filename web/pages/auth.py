@@ -62,7 +62,7 @@ def request_code(p: PageDep) -> Response:
         return _render_sign_in(p, resident=state)
     with service_call(p.db, state, p.t):
         accounts.request_otp(p.db, p.settings, phone=data.phone,
-                             client_ip=p.request.client.host if p.request.client else "unknown")
+                             client_ip=p.client_ip)
     if not state.ok:
         return _render_sign_in(p, resident=state)
     return _render_sign_in(p, code=FormState(values={"phone": data.phone}))
@@ -77,7 +77,7 @@ def verify_code(p: PageDep) -> Response:
         with service_call(p.db, state, p.t, passthrough=SIGN_IN_PASSTHROUGH):
             issued = accounts.verify_otp(
                 p.db, p.settings, phone=data.phone, code=data.code,
-                client_ip=p.request.client.host if p.request.client else "unknown")
+                client_ip=p.client_ip)
     if issued is None:
         state.errors.setdefault("code", state.message or p.t("form.invalid"))
         return _render_sign_in(p, code=state)
@@ -94,7 +94,7 @@ def staff_sign_in(p: PageDep) -> Response:
         with service_call(p.db, state, p.t, passthrough=SIGN_IN_PASSTHROUGH):
             issued = accounts.password_login(
                 p.db, p.settings, username=data.username, password=data.password,
-                client_ip=p.request.client.host if p.request.client else "unknown")
+                client_ip=p.client_ip)
     if issued is None:
         state.errors.setdefault("password", state.message or p.t("form.invalid"))
         return _render_sign_in(p, staff=state)
@@ -125,7 +125,7 @@ def register(p: PageDep) -> Response:
         with service_call(p.db, state, p.t):
             accounts.register_resident(
                 p.db, p.settings, data,
-                client_ip=p.request.client.host if p.request.client else "unknown")
+                client_ip=p.client_ip)
     if not state.ok:
         return p.render("auth/register.html", status_code=422, form=state,
                         offices=offices.list_public(p.db))

@@ -122,6 +122,12 @@ def counter_handover(request_id: uuid.UUID, p: OperatorPage) -> Response:
                 originals_checked=checked)
 
 
+@router.post("/operator/permohonan/{request_id}/kode-ambil-baru")
+def new_pickup_code(request_id: uuid.UUID, p: OperatorPage) -> Response:
+    """After a locked code: a new one goes to the resident's phone."""
+    return _act(p, request_id, processing.reset_pickup_code)
+
+
 @router.post("/operator/permohonan/{request_id}/selesai")
 def finish(request_id: uuid.UUID, u: UploadPageDep) -> Response:
     """Mark finished with the signed PDF (streamed to disk like the API's upload)."""

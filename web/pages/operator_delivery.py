@@ -143,6 +143,13 @@ def reset_pin(delivery_id: uuid.UUID, p: OperatorPage) -> Response:
     return _act(p, delivery_id, lambda: ops.reset_pin(p.db, p.me, delivery_id))
 
 
+@router.post("/operator/pengantaran/{delivery_id}/tanpa-pin")
+def close_without_pin(delivery_id: uuid.UUID, p: OperatorPage) -> Response:
+    reason = str(p.form.get("waive_reason") or "")
+    return _act(p, delivery_id, lambda: handover.close_without_pin(p.db, p.me, delivery_id,
+                                                                   reason))
+
+
 @router.post("/operator/pengantaran/{delivery_id}/selesai-ditangani")
 def clear_alert(delivery_id: uuid.UUID, p: OperatorPage) -> Response:
     return _act(p, delivery_id, lambda: ops.clear_alert(p.db, p.me, delivery_id))

@@ -62,9 +62,18 @@ def _new_request_form(p: Page, svc: Service, state: FormState, status_code: int 
                     office=p.me.office, form=state)
 
 
+def _to_the_counter(p: Page, slug: str, svc: Service) -> Response:
+    """A counter-only service has no online form: its page says to come to the counter, and
+    with what (the counter note and the requirements)."""
+    p.flash("warning", "req.counter_only", service=svc.name)
+    return p.redirect(f"/layanan/{slug}/{svc.code}")
+
+
 @router.get("/layanan/{slug}/{code}/ajukan")
 def new_request_page(slug: str, code: str, p: ResidentPage) -> Response:
     svc = _service_for_resident(p, slug, code)
+    if not svc.online:
+        return _to_the_counter(p, slug, svc)
     return _new_request_form(p, svc, FormState())
 
 
@@ -79,6 +88,8 @@ def _service_for_resident(p: Page, slug: str, code: str) -> Service:
 @router.post("/layanan/{slug}/{code}/ajukan")
 def create_request(slug: str, code: str, p: ResidentPage) -> Response:
     svc = _service_for_resident(p, slug, code)
+    if not svc.online:
+        return _to_the_counter(p, slug, svc)
     state = FormState(values=text_values(p.form))
     fields = {k.removeprefix("fields."): v for k, v in state.values.items()
               if k.startswith("fields.")}

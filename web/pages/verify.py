@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from core.errors import NotFound
+from core.errors import NotFound, TooManyRequests
 from core.requests import verification
 from web.context import PageDep
 
@@ -24,9 +24,9 @@ def verify_form(p: PageDep, code: str = "") -> Response:
 @router.get("/verify/{code}")
 def verify_page(code: str, p: PageDep) -> Response:
     try:
-        result = verification.lookup(p.db, code)
-    except NotFound as exc:
-        return p.render("verify.html", status_code=404, result=None, code=code[:40],
-                        message=p.t.service(exc.message))
+        result = verification.lookup(p.db, code, client_ip=p.client_ip)
+    except (NotFound, TooManyRequests) as exc:  # the page's commit keeps the counted try
+        return p.render("verify.html", status_code=exc.status_code, result=None,
+                        code=code[:40], message=p.t.service(exc.message))
     response = p.render("verify.html", result=result, code=result.code, message=None)
     return response

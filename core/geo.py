@@ -1,0 +1,28 @@
+"""Coordinates typed in by people (an office's pickup point, a courier's position): plain
+numbers within Indonesia.
+
+A JSON ``true``/``false`` is refused rather than read as 1.0/0.0 (the ranges already refuse
+NaN and the infinities); numeric strings stay accepted because the web forms send text.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
+
+# Sabang to Merauke, Miangas to Rote, with a margin for the outer islands.
+LAT_RANGE = (-11.5, 6.5)
+LNG_RANGE = (94.0, 141.5)
+
+
+def _not_a_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("Koordinat harus berupa angka.")
+    return value
+
+
+Latitude = Annotated[float, BeforeValidator(_not_a_boolean),
+                     Field(ge=LAT_RANGE[0], le=LAT_RANGE[1])]
+Longitude = Annotated[float, BeforeValidator(_not_a_boolean),
+                      Field(ge=LNG_RANGE[0], le=LNG_RANGE[1])]
