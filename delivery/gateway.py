@@ -1,7 +1,8 @@
 """The delivery side's only door to providers: the registry, never a concrete adapter.
 
-Every call made through here happens OUTSIDE a database transaction (DESIGN rule 1); callers
-load what they need, commit, call, then record the result in a new unit of work.
+Every call made through here happens OUTSIDE a database transaction (docs/architecture.md
+rule 1); callers load what they need, commit, call, then record the result in a new unit of
+work.
 
 Adapters are built once per process and configuration and shared (the contract makes them
 safe to call from several threads), so a quote or a webhook does not pay for a new HTTP

@@ -81,7 +81,7 @@ class Delivery(UUIDPk, Timestamped, Base):
     resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     state: Mapped[DeliveryState] = mapped_column(String(30), default=DeliveryState.quoting)
     state_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Drop-off: only what a courier needs (DESIGN rule 8).
+    # Drop-off: only what a courier needs (docs/architecture.md rule 8).
     recipient_name: Mapped[str] = mapped_column(String(120))
     recipient_phone: Mapped[str] = mapped_column(String(20))
     address: Mapped[str] = mapped_column(Text)

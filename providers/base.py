@@ -18,7 +18,7 @@ Semantics every adapter guarantees
 ----------------------------------
 * All methods are synchronous and may be called from several threads at once (the delivery
   side fans quotes out over threads with a deadline), so keep per-call state local.
-* Never call an adapter inside a database transaction (DESIGN rule 1).
+* Never call an adapter inside a database transaction (docs/architecture.md rule 1).
 * ``book`` is idempotent on ``BookingRequest.reference``: the same reference returns the
   same order and never creates a second one. Where the API has no idempotency key, the
   adapter looks the reference up first when it can, and always sends the reference as the

@@ -5,8 +5,9 @@ Rules the types encode:
 * Money is integer rupiah (``Money(amount=15000)``); providers that answer in strings or
   decimals are converted by the adapter's mapping module, rounding up to the next rupiah.
 * Datetimes are timezone-aware UTC; naive datetimes are refused.
-* What a provider learns about a delivery is limited to what a courier needs (DESIGN rule 8):
-  stop name, phone, address, coordinates, a note, and the item described as ``"Dokumen"``.
+* What a provider learns about a delivery is limited to what a courier needs
+  (docs/architecture.md rule 8): stop name, phone, address, coordinates, a note, and the
+  item described as ``"Dokumen"``.
   There is deliberately no field for the NIK, the letter type, the scans or the office's
   internal ids other than our opaque attempt ``reference``; a NIK typed into a name, address
   or note is replaced by ``[dihapus]`` (``CourierText``), however its digits are separated.

@@ -1,4 +1,4 @@
-"""The Celery app, configured by the rules that keep deliveries safe (DESIGN.md):
+"""The Celery app, configured by the rules that keep deliveries safe (docs/architecture.md):
 
 * late acknowledgement and requeue when a worker dies: a killed task runs again, so every
   task is idempotent (it reloads state by id and returns early when the work is done);

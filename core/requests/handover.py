@@ -4,7 +4,8 @@ service allows) the digital copy only.
 Core never imports the delivery package. Delivery plugs itself in through
 :func:`register_delivery_port` (the composition root does it) and implements
 :class:`DeliveryPort`. The port's methods run inside the caller's transaction: they write
-rows and enqueue tasks by name (core.outbox); they never call a provider (DESIGN rule 1).
+rows and enqueue tasks by name (core.outbox); they never call a provider
+(docs/architecture.md rule 1).
 The delivery side reports back through :func:`mark_delivered`,
 :func:`complete_delivery` and :func:`return_to_office`.
 """

@@ -1,4 +1,4 @@
-"""Biteship (Indonesian courier aggregator) adapter (providers.md section 6).
+"""Biteship (Indonesian courier aggregator) adapter (docs/providers.md §4).
 
 * Auth: ``authorization: <API key>`` (``biteship_test.`` keys: testing mode, never picked up).
 * Quote ``POST /v1/rates/couriers`` with coordinates (instant couriers need them) for the

@@ -1,4 +1,4 @@
-"""Pure Biteship request building and response parsing (providers.md section 6).
+"""Pure Biteship request building and response parsing (docs/providers.md §4).
 
 Biteship is an aggregator: a quote is one ``pricing`` entry of ``POST /v1/rates/couriers``
 (courier code + service code), and the order names that courier. Statuses are snake_case in

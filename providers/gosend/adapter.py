@@ -1,4 +1,4 @@
-"""GoSend (Gojek) partner API adapter (providers.md section 2, all [COMMUNITY]).
+"""GoSend (Gojek) partner API adapter (docs/providers.md §2, all [COMMUNITY]).
 
 * Auth: ``Client-ID`` and ``Pass-Key`` headers. Staging host by default; set BASE_URL to
   ``https://kilat-api.gojekapi.com`` for production.

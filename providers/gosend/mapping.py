@@ -1,6 +1,6 @@
 """Pure GoSend (Gojek "kilat" partner API v10) request building and response parsing.
 
-All facts are [COMMUNITY] (providers.md section 2): no official page was retrievable.
+All facts are [COMMUNITY] (docs/providers.md §2): no official page was retrievable.
 Two status vocabularies: webhooks send keys (``out_for_pickup``), the status GET answers
 display strings (``"Enroute Pickup"``); both are matched through :func:`status_key`.
 Order numbers (``GK-11-170563``) are strings; webhook ``event_date`` is milliseconds.

@@ -1,6 +1,6 @@
 """GoSend webhooks: a static token in a header (no HMAC), events -> tracking updates.
 
-Payload fields (partner's copy of the GoSend doc + real sample, providers.md 2.4):
+Payload fields (partner's copy of the GoSend doc + real sample, docs/providers.md §2.4):
 ``event_id`` (uuid, our dedup key), ``booking_id``/``entity_id`` (``GK-...``), ``status`` (key),
 ``type``, ``event_date`` (ms, number or string), ``driver_*``, ``cancellation_reason``,
 ``liveTrackingUrl`` / ``live_tracking_url`` (both spellings seen).

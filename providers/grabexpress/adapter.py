@@ -1,4 +1,4 @@
-"""GrabExpress Delivery API adapter (providers.md section 3).
+"""GrabExpress Delivery API adapter (docs/providers.md §3).
 
 * Auth: OAuth2 client credentials at TOKEN_URL (scope ``grab_express.partner_deliveries``),
   token cached per process, exactly one refresh and resend on a 401.

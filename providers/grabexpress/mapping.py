@@ -1,4 +1,4 @@
-"""Pure GrabExpress Delivery API request building and response parsing (providers.md 3).
+"""Pure GrabExpress Delivery API request building and response parsing (docs/providers.md §3).
 
 Ids (``deliveryID``, ``merchantOrderID``) stay strings; the webhook ``timestamp`` is Unix
 seconds; amounts come with a currency ``exponent`` (IDR: 0); phones go without ``+``.

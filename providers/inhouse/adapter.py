@@ -2,7 +2,8 @@
 
 Each call runs in its own unit of work (its own transaction, committed before it returns),
 exactly as a call to an external provider would be: the delivery side must not call it from
-inside its own open transaction (DESIGN rule 1; on SQLite that would also wait on the lock).
+inside its own open transaction (docs/architecture.md rule 1; on SQLite that would also wait
+on the lock).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Lalamove API v3 adapter (providers.md section 1).
+"""Lalamove API v3 adapter (docs/providers.md §1).
 
 * Auth: every request is signed, ``Authorization: hmac <key>:<ms timestamp>:<hex HMAC-SHA256>``
   over ``"<ts>\\r\\n<METHOD>\\r\\n<path>\\r\\n\\r\\n<body>"`` with the exact ``{"data": ...}``

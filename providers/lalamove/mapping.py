@@ -1,6 +1,6 @@
 """Pure Lalamove v3 request building, signing and response parsing (no I/O).
 
-Facts from providers.md section 1: every body and successful response is wrapped in
+Facts from docs/providers.md §1: every body and successful response is wrapped in
 ``{"data": ...}``; amounts are decimal strings in the market currency; ids (quotation, stop,
 order: 19 digits) stay strings; request signing uses millisecond timestamps.
 """

@@ -1,6 +1,6 @@
 """Lalamove webhooks: in-body signature and apiKey check, then events -> tracking updates.
 
-Envelope (real captures, providers.md 1.6): ``{apiKey, timestamp (Unix SECONDS), signature,
+Envelope (real captures, docs/providers.md §1.6): ``{apiKey, timestamp (Unix SECONDS), signature,
 eventId (once spelt eventID), eventType, eventVersion, data}``. The signature scheme is the
 community consensus [UNCERTAIN]: hex HMAC-SHA256(API_SECRET, "<timestamp>\\r\\nPOST\\r\\n<path
 of our webhook URL>\\r\\n\\r\\n<JSON of data>"). We sign-check the raw ``data`` substring of the

@@ -345,7 +345,8 @@ def _check_stops(body: dict[str, Any]) -> None:
         if not isinstance(stop, dict) or not {"lat", "lng", "name", "phone"} <= set(stop):
             raise SandboxError(422, "VALIDATION", f"{key} needs lat, lng, name and phone")
         for text_field in ("name", "address", "note"):
-            # A real courier never needs a NIK (DESIGN rule 8): refuse any, however written.
+            # A real courier never needs a NIK (docs/architecture.md rule 8): refuse any,
+            # however it is written.
             if contains_nik(str(stop.get(text_field) or "")):
                 raise SandboxError(422, "VALIDATION",
                                    f"{key}.{text_field} contains an identity number")

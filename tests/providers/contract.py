@@ -102,7 +102,7 @@ class ContractHarness(ABC):
     # searchable) on our reference and signs webhooks with an HMAC carried in headers.
     #: False where the API has neither an idempotency key nor a lookup by our reference
     #: (Lalamove, GrabExpress, Biteship): the adapter cannot deduplicate a second booking;
-    #: the delivery side resolves unknown outcomes instead (DESIGN rule 2).
+    #: the delivery side resolves unknown outcomes instead (docs/architecture.md rule 2).
     idempotent_booking: bool = True
     #: False for static shared-token webhooks (GoSend, GrabExpress, Biteship): the token does
     #: not cover the body, so a changed body carrying a valid token cannot be detected.

@@ -1,4 +1,5 @@
-"""The Celery configuration follows the rules of DESIGN.md, and the retry policy is bounded."""
+"""The Celery configuration follows the rules of docs/architecture.md; the retry policy is
+bounded."""
 
 from __future__ import annotations
 

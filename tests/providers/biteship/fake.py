@@ -1,6 +1,6 @@
 """A stateful respx fake of the Biteship API (rates, orders, cancel) and its webhooks.
 
-Shapes from providers.md 6: ``authorization: <key>``, ``pricing[]`` per courier service,
+Shapes from docs/providers.md §4: ``authorization: <key>``, ``pricing[]`` per courier service,
 orders with ``courier{...}`` and ``reference_id``, errors ``{success: false, error, code}``,
 flat webhooks with a custom header. Instant couriers drop out beyond 40 km. Reusable::
 

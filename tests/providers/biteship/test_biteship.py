@@ -24,7 +24,7 @@ from tests.providers.biteship.test_contract import BiteshipHarness
 
 S = DeliveryStatus
 
-# The flat field list of a logged real order.status payload (providers.md 6).
+# The flat field list of a logged real order.status payload (docs/providers.md §4.4).
 REAL_SHAPE = json.dumps({
     "event": "order.status", "order_id": "5dd599ebdefcd4158eb8470b", "order_price": 20000,
     "courier_tracking_id": "6d8e5d2c6cd0a1f6", "courier_waybill_id": "GK-11-1234567",

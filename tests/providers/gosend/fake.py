@@ -1,4 +1,4 @@
-"""A stateful respx fake of the GoSend partner API v10 (providers.md 2, community shapes).
+"""A stateful respx fake of the GoSend partner API v10 (docs/providers.md §2, community shapes).
 
 Checks the ``Client-ID``/``Pass-Key`` headers; answers the status GET with display strings
 and webhooks with keys, as GoSend does; does NOT deduplicate ``storeOrderId`` (nothing says

@@ -25,7 +25,7 @@ from tests.providers.gosend.test_contract import GoSendHarness
 
 S = DeliveryStatus
 
-# The README sample of elgiborsolution/laravel-delivery-gosend (providers.md 2.4).
+# The README sample of elgiborsolution/laravel-delivery-gosend (docs/providers.md §2.4).
 SAMPLE = (b'{"@type":"booking_event","entity_id":"GK-11-117385","type":"DRIVER_NOT_FOUND",'
           b'"event_date":1648542933000,"event_id":"7444acc4-0f14-419d-806c-6e245607c274",'
           b'"partner_id":"601","destination_type":"market_place","booking_id":"GK-11-117385",'

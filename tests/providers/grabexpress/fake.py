@@ -1,6 +1,6 @@
 """A stateful respx fake of the GrabExpress Delivery API and its OAuth2 token endpoint.
 
-Shapes from providers.md 3. Bearer tokens are checked (``revoke_tokens`` makes the next call
+Shapes from docs/providers.md §3. Bearer tokens are checked (``revoke_tokens`` makes the next call
 answer 401, as an expired or rotated token does); ``merchantOrderID`` is not deduplicated
 (nothing says Grab does). Reusable::
 

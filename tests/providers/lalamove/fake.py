@@ -1,4 +1,4 @@
-"""A stateful respx fake of Lalamove v3, built from the documented shapes (providers.md 1).
+"""A stateful respx fake of Lalamove v3, built from the documented shapes (docs/providers.md §1).
 
 It checks what the real API checks: the HMAC signature over the exact bytes received, the
 ``Market`` header and the ``{"data": ...}`` envelope; quotations expire; cancel is refused

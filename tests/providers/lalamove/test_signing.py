@@ -1,4 +1,4 @@
-"""Lalamove request signing: the worked vectors of providers.md 1.1 and the exact bytes sent."""
+"""Lalamove request signing: the worked vectors (docs/providers.md §1.1), the exact bytes sent."""
 
 from __future__ import annotations
 

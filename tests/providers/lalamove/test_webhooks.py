@@ -19,7 +19,7 @@ VECTOR_DATA = ('{"order":{"orderId":"3316227378875113604","status":"PICKED_UP",'
                '"previousStatus":"ON_GOING"},"updatedAt":"2025-09-10T19:21.00Z"}')
 VECTOR_SIG = "5da82e769aa3d0f2d9e1fb8786282d558ee2cd7ae036f3337ecab9d3fe40b138"
 
-# Real captures from public repos (providers.md 1.6), byte for byte.
+# Real captures from public repos (docs/providers.md §1.6), byte for byte.
 SAMPLE_STATUS = (
     b'{"apiKey":"pk_test_c68358d847953299e2993899f2370dbc","timestamp":1757503305,"signature":'
     b'"c09cda84c96d78892d00b3ad86bc78c2fea87eafa478469ba8d4c28110453f51","eventId":'
