@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.accounts.endpoints import auth_router, users_router
+from core.asgi import HttpMiddleware
 from core.bodies import install_body_guard
 from core.catalog.endpoints import admin_router as catalog_admin_router
 from core.catalog.endpoints import public_router as catalog_public_router
@@ -103,24 +104,6 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": {"code": "internal_error",
                                        "message": "Terjadi kesalahan pada server."}},
                             status_code=500)
-
-
-class HttpMiddleware:
-    """Pure ASGI middleware for HTTP requests (no per-request task group and streams, unlike
-    Starlette's ``BaseHTTPMiddleware``, which cost more than a webhook's own work); other
-    scopes pass through."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        await self.http(scope, receive, send)
-
-    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raise NotImplementedError
 
 
 class RequestContext(HttpMiddleware):

@@ -25,8 +25,9 @@ from pydantic_core import from_json
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from core.asgi import HttpMiddleware
 from core.errors import AppError, InvalidJson, PayloadTooLarge
 from core.requests.uploads import MULTIPART_OVERHEAD
 from core.settings import get_settings
@@ -128,16 +129,10 @@ def _counted(receive: Receive, limit: int) -> Receive:
     return counted
 
 
-class BodyGuard:
+class BodyGuard(HttpMiddleware):
     """Enforce the body limits and the JSON check described in the module docstring."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         has_body, length, media_type = _body_headers(scope)
         if not has_body:
             await self.app(scope, receive, send)

@@ -70,14 +70,6 @@ def clear(session: Session, key: str) -> None:
     session.execute(delete(_TABLE).where(_TABLE.c.key == _stored(key)))
 
 
-def used(session: Session, key: str, *, now: datetime | None = None) -> int:
-    """Slots used in the current window (for display; never decide a limit with it)."""
-    row = session.get(AttemptCounter, _stored(key))
-    if row is None or row.window_ends_at <= (now or utcnow()):
-        return 0
-    return row.used
-
-
 def purge_expired(session: Session, *, older_than: timedelta = timedelta(days=1)) -> int:
     """Drop counters whose window ended long ago (run by the daily retention task)."""
     result = session.execute(delete(_TABLE).where(

@@ -67,8 +67,9 @@ class Settings(BaseSettings):
     # after which even the right password is refused until the window passes.
     login_failures_per_user: int = Field(default=10, ge=1)
     login_failures_per_client: int = Field(default=50, ge=1)
-    # Wrong pickup codes at the counter before the code is voided and a new one is sent to
-    # the resident's phone; document verifications per client address per minute.
+    # Wrong pickup codes at the counter before the code locks (an operator then checks the
+    # KTP and sends the resident a new one); document verifications per client address per
+    # minute.
     pickup_code_max_attempts: int = Field(default=5, ge=1, le=20)
     verify_per_client_per_minute: int = Field(default=30, ge=1)
 

@@ -7,7 +7,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import Message, Receive, Scope, Send
 
-from core.app import HttpMiddleware, include_first
+from core.app import include_first
+from core.asgi import HttpMiddleware
 from web import errors
 from web.pages import ROUTERS
 from web.templating import STATIC_DIR, templates

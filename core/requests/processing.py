@@ -170,7 +170,7 @@ class PickupCodeLocked(AppError):
     status_code = 423
     code = "pickup_code_locked"
     message = ("Kode ambil salah terlalu sering dan dikunci. Periksa KTP pemohon, lalu kirim "
-               "kode baru ke HP pemohon (tombol \"Kirim kode ambil baru\").")
+               "kode baru ke HP pemohon (tombol \"Kirim kode ambil baru ke pemohon\").")
 
 
 PICKUP_CODE_WINDOW_S = 30 * 24 * 3600

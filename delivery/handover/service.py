@@ -201,7 +201,7 @@ def handed_over(delivery: Delivery) -> bool:
     return delivery.pin_verified_at is not None or delivery.pin_waived_at is not None
 
 
-def ensure_courier_may_report_delivered(session: Session, delivery: Delivery) -> None:
+def ensure_courier_may_report_delivered(delivery: Delivery) -> None:
     """Our own courier's word alone never finishes a delivery: the PIN (or an operator's
     recorded exception) must come first. Provider couriers cannot be refused this way; their
     'delivered' without a PIN raises the ``delivered_without_pin`` alert instead."""

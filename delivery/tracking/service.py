@@ -142,7 +142,7 @@ def _refuse_delivered_without_handover(session: Session, update: TrackingUpdate)
         return
     delivery = repo.get(found.delivery_id, lock=True)
     if delivery is not None:
-        ensure_courier_may_report_delivered(session, delivery)
+        ensure_courier_may_report_delivered(delivery)
 
 
 def events_to_retry(session: Session, *, older_than: timedelta, limit: int = 500) -> list[int]:

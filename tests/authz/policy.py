@@ -269,7 +269,7 @@ POLICY: dict[str, Rule] = {
                                                                    form={}),
     "POST /operator/pengantaran/{delivery_id}/reset-pin": Rule(STAFF, o.delivery_ids, form={}),
     "POST /operator/pengantaran/{delivery_id}/tanpa-pin": Rule(
-        STAFF, o.delivery_ids, form={"waive_reason": "Warga konfirmasi lewat telepon"}),
+        STAFF, o.delivery_ids, form={"reason": "Warga konfirmasi lewat telepon"}),
     "POST /operator/pengantaran/{delivery_id}/selesai-ditangani": Rule(STAFF, o.delivery_ids,
                                                                        form={}),
     "POST /operator/pengantaran/{delivery_id}/amplop": Rule(STAFF, o.delivery_ids, form={}),

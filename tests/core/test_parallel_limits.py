@@ -21,33 +21,26 @@ pytestmark = pytest.mark.slow
 PARALLEL = 40
 
 
-def test_parallel_wrong_passwords_check_exactly_the_per_user_limit(app, demo, monkeypatch,
-                                                                   tune):
-    tune(login_failures_per_user=10, login_failures_per_client=1000)
-    checks = CallCounter(accounts.verify_password)
-    monkeypatch.setattr(accounts, "verify_password", checks)
-    with serving(app) as url:
-        answers = burst(PARALLEL, lambda c, _: c.post(
-            f"{url}/api/v1/auth/login",
-            json={"username": "operator.mekarjaya", "password": "wrong-guess-123"}))
-        assert checks.calls == 10
-        assert answers == {401: 10, 429: PARALLEL - 10}
-        # The right password is refused too until the window passes.
-        right = {"username": "operator.mekarjaya", "password": "demo-operator-123"}
-        assert httpx.post(f"{url}/api/v1/auth/login", json=right).status_code == 429
-
-
-def test_parallel_wrong_passwords_check_exactly_the_per_client_limit(app, demo, monkeypatch,
-                                                                     tune):
-    tune(login_failures_per_user=1000, login_failures_per_client=12)
+@pytest.mark.parametrize(("limits", "username", "checked"), [
+    ({"login_failures_per_user": 10, "login_failures_per_client": 1000},
+     lambda _: "operator.mekarjaya", 10),
+    ({"login_failures_per_user": 1000, "login_failures_per_client": 12},
+     lambda i: f"nobody.{i}", 12),
+], ids=["per-user", "per-client"])
+def test_parallel_wrong_passwords_check_exactly_the_limit(app, demo, monkeypatch, tune, limits,
+                                                          username, checked):
+    tune(**limits)
     checks = CallCounter(accounts.verify_password)
     monkeypatch.setattr(accounts, "verify_password", checks)
     with serving(app) as url:
         answers = burst(PARALLEL, lambda c, i: c.post(
             f"{url}/api/v1/auth/login",
-            json={"username": f"nobody.{i}", "password": "wrong-guess-123"}))
-    assert checks.calls == 12
-    assert answers == {401: 12, 429: PARALLEL - 12}
+            json={"username": username(i), "password": "wrong-guess-123"}))
+        assert checks.calls == checked
+        assert answers == {401: checked, 429: PARALLEL - checked}
+        # Past the limit the right password is refused too, until the window passes.
+        right = {"username": "operator.mekarjaya", "password": "demo-operator-123"}
+        assert httpx.post(f"{url}/api/v1/auth/login", json=right).status_code == 429
 
 
 def test_right_passwords_in_parallel_use_up_no_slot(app, demo, tune):

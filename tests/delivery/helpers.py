@@ -69,3 +69,30 @@ def envelope(client: TestClient, demo: Any, delivery_id: str) -> str:
                            headers=demo.headers(OPERATOR))
     assert response.status_code == 201, response.text
     return response.json()["url"].rsplit("/", 1)[-1]
+
+
+COURIER = "kurir.mekarjaya"
+
+
+def inhouse_at_the_door(client: TestClient, demo: Any, outbox: Callable[[], list[str]], *,
+                        originals: bool) -> tuple[str, uuid.UUID, dict]:
+    """(delivery id, request id, job): Siti chose the office's own courier, who accepted the
+    offer and reported picked up, in transit and at the drop-off (no PIN yet)."""
+    rid = finished_request(originals=originals)
+    created = ask_delivery(client, demo, rid)
+    outbox()
+    siti = demo.headers(SITI)
+    view = client.get(f"/api/v1/deliveries/{created['id']}", headers=siti).json()
+    own = next(q for q in view["quotes"] if q["provider"] == "inhouse")
+    assert own["resident_pays"] == 0  # the office's own couriers: free by default
+    client.post(f"/api/v1/deliveries/{created['id']}/choose", headers=siti,
+                json={"quote_id": own["id"]})
+    outbox()
+    courier = demo.headers(COURIER)
+    offer = client.get("/api/v1/courier/offers", headers=courier).json()[0]
+    job = client.post(f"/api/v1/courier/offers/{offer['id']}/accept", headers=courier).json()
+    for status in ("picked_up", "in_transit", "at_dropoff"):
+        reported = client.post(f"/api/v1/courier/jobs/{job['id']}/status", headers=courier,
+                               json={"status": status})
+        assert reported.status_code == 200, reported.text
+    return created["id"], rid, job

@@ -12,7 +12,15 @@ from core.models import AuditEvent, DocumentRequest, Notification
 from delivery.models import HandoverRecord
 from tests.core.request_helpers import ELF, png
 from tests.delivery.conftest import attempts, load
-from tests.delivery.helpers import OPERATOR, advance, booked, envelope, set_known_pin
+from tests.delivery.helpers import (
+    COURIER,
+    OPERATOR,
+    advance,
+    booked,
+    envelope,
+    inhouse_at_the_door,
+    set_known_pin,
+)
 
 
 def test_pin_lock_after_five_wrong(client, demo, providers_env, installed, outbox):
@@ -116,26 +124,8 @@ def test_envelope_reprint_voids_the_old_token_and_photo_is_checked(client, demo,
 
 def test_inhouse_round_trip_brings_the_originals_back_without_a_second_leg(
         client, demo, providers_env, inhouse_on, installed, outbox):
-    from tests.delivery.conftest import SITI, ask_delivery, finished_request
-
-    rid = finished_request(originals=True)
-    created = ask_delivery(client, demo, rid)
-    outbox()
-    siti = demo.headers(SITI)
-    view = client.get(f"/api/v1/deliveries/{created['id']}", headers=siti).json()
-    own = next(q for q in view["quotes"] if q["provider"] == "inhouse")
-    assert own["resident_pays"] == 0  # the office's own couriers: free by default
-    client.post(f"/api/v1/deliveries/{created['id']}/choose", headers=siti,
-                json={"quote_id": own["id"]})
-    outbox()
-    did = created["id"]
-    courier = demo.headers("kurir.mekarjaya")
-    offer = client.get("/api/v1/courier/offers", headers=courier).json()[0]
-    job = client.post(f"/api/v1/courier/offers/{offer['id']}/accept", headers=courier).json()
-    for status in ("picked_up", "in_transit", "at_dropoff"):
-        reported = client.post(f"/api/v1/courier/jobs/{job['id']}/status", headers=courier,
-                               json={"status": status})
-        assert reported.status_code == 200, reported.text
+    did, _rid, job = inhouse_at_the_door(client, demo, outbox, originals=True)
+    courier = demo.headers(COURIER)
     assert load(did).state == "in_transit"  # in-house changes arrive without webhooks
     pin = set_known_pin(did)
     token = envelope(client, demo, did)

@@ -10,28 +10,9 @@ from sqlalchemy import select
 from core.db import unit_of_work
 from core.models import AuditEvent, DocumentRequest
 from providers.inhouse.models import InhouseJob
-from tests.delivery.conftest import SITI, ask_delivery, finished_request, load
-from tests.delivery.helpers import OPERATOR, envelope, set_known_pin
-
-
-def _inhouse_at_the_door(client, demo, outbox, *, originals: bool) -> tuple[str, str, dict]:
-    rid = finished_request(originals=originals)
-    created = ask_delivery(client, demo, rid)
-    outbox()
-    siti = demo.headers(SITI)
-    view = client.get(f"/api/v1/deliveries/{created['id']}", headers=siti).json()
-    own = next(q for q in view["quotes"] if q["provider"] == "inhouse")
-    client.post(f"/api/v1/deliveries/{created['id']}/choose", headers=siti,
-                json={"quote_id": own["id"]})
-    outbox()
-    courier = demo.headers("kurir.mekarjaya")
-    offer = client.get("/api/v1/courier/offers", headers=courier).json()[0]
-    job = client.post(f"/api/v1/courier/offers/{offer['id']}/accept", headers=courier).json()
-    for status in ("picked_up", "in_transit", "at_dropoff"):
-        reported = client.post(f"/api/v1/courier/jobs/{job['id']}/status", headers=courier,
-                               json={"status": status})
-        assert reported.status_code == 200, reported.text
-    return created["id"], str(rid), job
+from tests.delivery.conftest import load
+from tests.delivery.helpers import OPERATOR, envelope, inhouse_at_the_door, set_known_pin
+from tests.web.helpers import csrf_of, sign_in_as
 
 
 def _job_status(job_id: str) -> str:
@@ -43,7 +24,7 @@ def _job_status(job_id: str) -> str:
 
 def test_delivered_without_the_pin_is_refused_and_changes_nothing(
         client, demo, providers_env, inhouse_on, installed, outbox):
-    did, rid, job = _inhouse_at_the_door(client, demo, outbox, originals=False)
+    did, rid, job = inhouse_at_the_door(client, demo, outbox, originals=False)
     courier = demo.headers("kurir.mekarjaya")
     refused = client.post(f"/api/v1/courier/jobs/{job['id']}/status", headers=courier,
                           json={"status": "delivered"})
@@ -52,7 +33,7 @@ def test_delivered_without_the_pin_is_refused_and_changes_nothing(
     assert load(did).state == "in_transit" and load(did).alert is None
     assert _job_status(job["id"]) == "at_dropoff"
     with unit_of_work() as s:
-        assert s.get(DocumentRequest, uuid.UUID(rid)).state == "handover_pending"
+        assert s.get(DocumentRequest, rid).state == "handover_pending"
 
     # With the PIN on the envelope's page, the courier may then report the job done.
     pin = set_known_pin(did)
@@ -66,7 +47,7 @@ def test_delivered_without_the_pin_is_refused_and_changes_nothing(
 
 def test_only_an_operator_exception_with_a_reason_closes_without_the_pin(
         client, demo, providers_env, inhouse_on, installed, outbox):
-    did, _rid, job = _inhouse_at_the_door(client, demo, outbox, originals=False)
+    did, _rid, job = inhouse_at_the_door(client, demo, outbox, originals=False)
     operator = demo.headers(OPERATOR)
     url = f"/api/v1/operator/deliveries/{did}/close-without-pin"
     assert client.post(url, headers=operator, json={"reason": "ok"}).status_code == 422
@@ -88,3 +69,22 @@ def test_only_an_operator_exception_with_a_reason_closes_without_the_pin(
                        json={"status": "delivered"}).status_code == 200
     assert client.post(url, headers=operator,
                        json={"reason": "Sekali lagi, tanpa alasan baru"}).status_code == 409
+
+
+def test_the_operator_page_offers_the_exception_and_asks_for_a_reason(
+        client, demo, providers_env, inhouse_on, installed, outbox):
+    did, _rid, _job = inhouse_at_the_door(client, demo, outbox, originals=False)
+    sign_in_as(client, OPERATOR)
+    page = client.get(f"/operator/pengantaran/{did}")
+    assert 'id="close-without-pin"' in page.text
+    short = client.post(f"/operator/pengantaran/{did}/tanpa-pin",
+                        data={"csrf_token": csrf_of(page.text), "reason": "lupa"})
+    assert short.status_code == 409 and "minimal 10 karakter" in short.text
+    assert load(did).pin_waived_at is None
+    done = client.post(f"/operator/pengantaran/{did}/tanpa-pin",
+                       data={"csrf_token": csrf_of(page.text),
+                             "reason": "Warga konfirmasi lewat telepon"},
+                       follow_redirects=False)
+    assert done.status_code == 303
+    assert load(did).state == "completed"
+    assert 'id="close-without-pin"' not in client.get(f"/operator/pengantaran/{did}").text

@@ -6,27 +6,16 @@ Only the provider's HTTP is faked; our API, database and outbox tasks are real."
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import respx
 from sqlalchemy import func, select
 
 from core.db import unit_of_work
-from core.settings import reset_settings_cache
 from delivery.models import TrackingEvent
 from providers.grabexpress.client import clear_token_cache
 from providers.status import DeliveryStatus
 from tests.delivery.conftest import SITI, ask_delivery, attempts, finished_request, load
-from tests.providers.real_fakes import FAKES, install_fake
-
-
-def _only(monkeypatch: pytest.MonkeyPatch, name: str, config: dict[str, Any]) -> None:
-    for key, value in config.items():
-        monkeypatch.setenv(f"SIPOKE_PROVIDERS__{name.upper()}__{key.upper()}", str(value))
-    for other in ("sandbox", "inhouse"):
-        monkeypatch.setenv(f"SIPOKE_PROVIDERS__{other.upper()}__ENABLED", "false")
-    reset_settings_cache()
+from tests.providers.real_fakes import FAKES, install_fake, use_only
 
 
 def _events() -> int:
@@ -41,7 +30,7 @@ def test_a_delivery_routes_through_each_real_provider(name, client, demo, instal
     with respx.mock(assert_all_called=False) as router:
         router.route(host="testserver").pass_through()
         fake = install_fake(name, router)
-        _only(monkeypatch, name, fake.config(enabled=True, priority=1))
+        use_only(monkeypatch, name, fake.config(enabled=True, priority=1))
         headers = demo.headers(SITI)
 
         created = ask_delivery(client, demo, finished_request(SITI))

@@ -20,7 +20,6 @@ from sqlalchemy import select
 
 from core.db import unit_of_work
 from core.models import DocumentRequest, OutboxMessage
-from core.settings import reset_settings_cache
 from providers.grabexpress.client import clear_token_cache
 from tests.delivery.conftest import (  # noqa: F401 - inhouse_on is a fixture
     SITI,
@@ -33,7 +32,7 @@ from tests.delivery.conftest import (  # noqa: F401 - inhouse_on is a fixture
     status_event,
 )
 from tests.delivery.helpers import booked, envelope
-from tests.providers.real_fakes import FAKES, install_fake
+from tests.providers.real_fakes import FAKES, install_fake, use_only
 
 SITI_NIK = "3276015708900001"  # sipoke/seed.py
 
@@ -130,11 +129,7 @@ def test_f11_separated_niks_never_reach_a_real_provider(name, client, demo, inst
     with respx.mock(assert_all_called=False) as router:
         router.route(host="testserver").pass_through()
         fake = install_fake(name, router)
-        for key, value in fake.config(enabled=True, priority=1).items():
-            monkeypatch.setenv(f"SIPOKE_PROVIDERS__{name.upper()}__{key.upper()}", str(value))
-        for other in ("SANDBOX", "INHOUSE"):
-            monkeypatch.setenv(f"SIPOKE_PROVIDERS__{other}__ENABLED", "false")
-        reset_settings_cache()
+        use_only(monkeypatch, name, fake.config(enabled=True, priority=1))
         headers = demo.headers(SITI)
 
         created = ask_delivery(client, demo, finished_request(SITI), address=ADDRESS, note=NOTE)

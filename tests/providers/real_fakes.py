@@ -43,3 +43,15 @@ def install_fake(name: str, router: respx.Router, **kwargs: Any) -> Any:
     fake = FAKES[name](**kwargs)
     fake.install(router)
     return fake
+
+
+def use_only(monkeypatch: Any, name: str, config: dict[str, Any]) -> None:
+    """Make ``name``, with ``config``, the one provider the delivery side may use (the sandbox
+    and the in-house couriers switched off), for the rest of the test."""
+    from core.settings import reset_settings_cache
+
+    for key, value in config.items():
+        monkeypatch.setenv(f"SIPOKE_PROVIDERS__{name.upper()}__{key.upper()}", str(value))
+    for other in ("sandbox", "inhouse"):
+        monkeypatch.setenv(f"SIPOKE_PROVIDERS__{other.upper()}__ENABLED", "false")
+    reset_settings_cache()

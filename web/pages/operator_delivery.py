@@ -145,7 +145,7 @@ def reset_pin(delivery_id: uuid.UUID, p: OperatorPage) -> Response:
 
 @router.post("/operator/pengantaran/{delivery_id}/tanpa-pin")
 def close_without_pin(delivery_id: uuid.UUID, p: OperatorPage) -> Response:
-    reason = str(p.form.get("waive_reason") or "")
+    reason = str(p.form.get("reason") or "")
     return _act(p, delivery_id, lambda: handover.close_without_pin(p.db, p.me, delivery_id,
                                                                    reason))
 
