@@ -39,7 +39,7 @@ class DeliveryState(StrEnum):
 
 class AttemptStatus(StrEnum):
     pending = "pending"  # reference stored, provider not (yet) answered
-    unknown = "unknown"  # the call timed out: the order may exist; look it up
+    unknown = "unknown"  # a call may have reached the provider: the order may exist
     active = "active"  # the provider has the order
     done = "done"  # the provider finished (delivered or returned)
     failed = "failed"  # refused, no courier, or given up
@@ -113,7 +113,7 @@ class Delivery(UUIDPk, Timestamped, Base):
     pin_waived_at: Mapped[datetime | None]
     envelope_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Operator alerts: the latest exception (stuck, late_pickup, late_delivery, no_courier,
-    # failed, returned, pin_locked, delivered_without_pin, originals_arrived).
+    # failed, returned, pin_locked, delivered_without_pin, originals_arrived, booking_unknown).
     alert: Mapped[str | None] = mapped_column(String(30))
     alert_at: Mapped[datetime | None]
 

@@ -360,6 +360,7 @@ MESSAGES_EN: dict[str, str] = {
     "alert.failed": "Failed",
     "alert.returned": "Returned",
     "alert.pin_locked": "PIN locked",
+    "alert.booking_unknown": "Booking outcome unknown",
     "alert.delivered_without_pin": "Delivered without PIN",
     "alert.originals_arrived": "Originals arrived",
     "hstep.office_to_courier": "Envelope handed to the courier",

@@ -358,6 +358,7 @@ MESSAGES_ID: dict[str, str] = {
     "alert.failed": "Gagal",
     "alert.returned": "Dikembalikan",
     "alert.pin_locked": "PIN terkunci",
+    "alert.booking_unknown": "Hasil pesanan tidak pasti",
     "alert.delivered_without_pin": "Diantar tanpa PIN",
     "alert.originals_arrived": "Dokumen asli tiba",
     "hstep.office_to_courier": "Amplop diserahkan ke kurir",

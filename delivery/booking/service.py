@@ -5,11 +5,14 @@
 2. the provider is called with NO transaction open;
 3. a new unit of work records the outcome.
 
-An unknown outcome (timeout after the request was sent) marks the attempt ``unknown``; the
-retry looks the order up by our reference first (``find_by_reference``) and books only when
-the provider positively has none; adapters without a lookup are idempotent on the reference
-by contract, so re-sending the same reference returns the same order. The partial unique
-index (one active attempt per delivery) is the last guard.
+The attempt is ``unknown`` from the moment a call may reach the provider until its answer is
+recorded: a timeout after the request was sent, or a worker killed during the call, leaves it
+so. A provider that can look an order up by our reference (``lookup_by_reference``) is asked
+first on the retry, and an order is booked only when the provider positively has none. A
+provider that cannot is never sent the booking again (that could make a second order): the
+attempt waits for a webhook carrying our reference, and the operator is alerted
+(``booking_unknown``) to check the provider's dashboard and decide. The partial unique index
+(one active attempt per delivery) is the last guard.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ class _Plan:
     provider: str
     reference: str
     look_up_first: bool
+    uncertain_before: bool
     quote: Quote | None
     pickup: Stop
     dropoff: Stop
@@ -102,7 +106,8 @@ def _plan(session: Session, attempt: DeliveryAttempt, delivery: Delivery) -> _Pl
         dropoff = _resident_stop(delivery, (delivery.note or "") + " Serahkan hanya dengan PIN.")
     caps = gateway.capabilities(attempt.provider)
     return _Plan(attempt.id, attempt.provider, attempt.reference,
-                 look_up_first=attempt.calls > 0 and caps.lookup_by_reference, quote=quote,
+                 look_up_first=attempt.calls > 0 and caps.lookup_by_reference,
+                 uncertain_before=attempt.status == AttemptStatus.unknown, quote=quote,
                  pickup=pickup, dropoff=dropoff, office_id=str(office.id))
 
 
@@ -141,6 +146,12 @@ def book_attempt(attempt_id: uuid.UUID) -> str:
         assert delivery is not None and attempt is not None
         if attempt.status not in (AttemptStatus.pending, AttemptStatus.unknown):
             return "skipped"
+        if attempt.status == AttemptStatus.unknown \
+                and not gateway.capabilities(attempt.provider).lookup_by_reference:
+            raise_alert(session, delivery, "booking_unknown",
+                        note=f"Pesanan ke {attempt.provider} mungkin sudah dibuat; periksa "
+                             f"dasbor penyedia untuk referensi {attempt.reference}")
+            return "awaiting_provider"
         if attempt.status == AttemptStatus.pending and not breaker.allow(session, attempt.provider):
             _refused(session, delivery, attempt, "Penyedia sedang gangguan", exclude=True)
             return "failed_over"
@@ -150,11 +161,12 @@ def book_attempt(attempt_id: uuid.UUID) -> str:
             _refused(session, delivery, attempt, "Penawaran kedaluwarsa", exclude=False)
             return "requoted"
         attempt.calls += 1
+        attempt.status = AttemptStatus.unknown  # from here the provider may have an order
     try:
         booking = _call_book(settings, plan)
     except TransientProviderError as exc:
         with unit_of_work() as session:
-            _transient(session, attempt_id, exc)
+            _transient(session, attempt_id, exc, uncertain_before=plan.uncertain_before)
         raise
     except QuoteExpired as exc:
         with unit_of_work() as session:
@@ -168,15 +180,18 @@ def book_attempt(attempt_id: uuid.UUID) -> str:
         return record_booking(session, attempt_id, booking)
 
 
-def _transient(session: Session, attempt_id: uuid.UUID, exc: TransientProviderError) -> None:
+def _transient(session: Session, attempt_id: uuid.UUID, exc: TransientProviderError, *,
+               uncertain_before: bool) -> None:
     attempt = DeliveryRepository(session).attempt(attempt_id, lock=True)
     if attempt is None:
         return
     breaker.record_failure(session, attempt.provider, str(exc), retry_after=exc.retry_after)
     attempt.last_error = str(exc)[:1000]
-    if exc.outcome_unknown and attempt.status == AttemptStatus.pending:
-        # The order may exist: from now on only a lookup by reference may resolve it.
-        attempt.status = AttemptStatus.unknown
+    if attempt.status == AttemptStatus.unknown and not exc.outcome_unknown \
+            and not uncertain_before:
+        # Nothing reached the provider (a connect error, a client-side throttle), and no
+        # earlier call may have made an order: booking again is safe.
+        attempt.status = AttemptStatus.pending
 
 
 def _refused(session: Session, delivery: Delivery, attempt: DeliveryAttempt, reason: str, *,
