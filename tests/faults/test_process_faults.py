@@ -77,7 +77,8 @@ def test_f1_worker_killed_mid_booking(client, demo, outbox, installed, recorded_
     wait_for(lambda: sandbox.simulator.find(attempt.reference), timeout=60,
              what="the booking call to reach the provider")
     processes.kill("worker-1")
-    assert attempts(delivery_id)[0].status == "pending"
+    # The call may have made an order: only a lookup by our reference may resolve it.
+    assert attempts(delivery_id)[0].status == "unknown"
     switches(sandbox, hang_after_accept_rate=0.0)
     processes.start("worker-2", "worker", "--beat", "--concurrency", "1", **broker)
     wait_for(lambda: attempts(delivery_id)[0].status == "active", timeout=90,
