@@ -96,3 +96,19 @@ def inhouse_at_the_door(client: TestClient, demo: Any, outbox: Callable[[], list
                                json={"status": status})
         assert reported.status_code == 200, reported.text
     return created["id"], rid, job
+
+
+def choose_the_quote(client: TestClient, demo: Any, outbox: Callable[[], list[str]],
+                     **where: Any) -> tuple[str, dict]:
+    """(delivery id, quote): Siti asks for a delivery and chooses its one quote; the booking
+    task is left in the outbox."""
+    created = ask_delivery(client, demo, finished_request(SITI), **where)
+    outbox()  # the quote fan-out
+    headers = demo.headers(SITI)
+    view = client.get(f"/api/v1/deliveries/{created['id']}", headers=headers).json()
+    assert view["state"] == "awaiting_choice", view
+    [quote] = view["quotes"]
+    chosen = client.post(f"/api/v1/deliveries/{created['id']}/choose", headers=headers,
+                         json={"quote_id": quote["id"]})
+    assert chosen.status_code == 200, chosen.text
+    return created["id"], quote

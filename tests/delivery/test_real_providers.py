@@ -7,15 +7,14 @@ Only the provider's HTTP is faked; our API, database and outbox tasks are real."
 from __future__ import annotations
 
 import pytest
-import respx
 from sqlalchemy import func, select
 
 from core.db import unit_of_work
 from delivery.models import TrackingEvent
-from providers.grabexpress.client import clear_token_cache
 from providers.status import DeliveryStatus
-from tests.delivery.conftest import SITI, ask_delivery, attempts, finished_request, load
-from tests.providers.real_fakes import FAKES, install_fake, use_only
+from tests.delivery.conftest import attempts, load
+from tests.delivery.helpers import choose_the_quote
+from tests.providers.real_fakes import FAKES, only_real_provider
 
 
 def _events() -> int:
@@ -26,34 +25,21 @@ def _events() -> int:
 @pytest.mark.parametrize("name", sorted(FAKES))
 def test_a_delivery_routes_through_each_real_provider(name, client, demo, installed, outbox,
                                                       monkeypatch):
-    clear_token_cache()
-    with respx.mock(assert_all_called=False) as router:
-        router.route(host="testserver").pass_through()
-        fake = install_fake(name, router)
-        use_only(monkeypatch, name, fake.config(enabled=True, priority=1))
-        headers = demo.headers(SITI)
-
-        created = ask_delivery(client, demo, finished_request(SITI))
-        outbox()  # the quote fan-out
-        view = client.get(f"/api/v1/deliveries/{created['id']}", headers=headers).json()
-        assert view["state"] == "awaiting_choice", view
-        [quote] = view["quotes"]
+    with only_real_provider(name, monkeypatch) as (_router, fake):
+        did, quote = choose_the_quote(client, demo, outbox)
         assert quote["provider"] == name and quote["price"] > 0
-        chosen = client.post(f"/api/v1/deliveries/{created['id']}/choose", headers=headers,
-                             json={"quote_id": quote["id"]})
-        assert chosen.status_code == 200, chosen.text
         outbox()  # the booking
 
-        [attempt] = attempts(created["id"])
+        [attempt] = attempts(did)
         assert attempt.provider == name and attempt.provider_order_id
-        assert load(created["id"]).state == "searching_courier"
+        assert load(did).state == "searching_courier"
 
         fake.advance(attempt.provider_order_id, DeliveryStatus.courier_assigned)
         body, webhook_headers = fake.webhook(attempt.provider_order_id)
         response = client.post(f"/webhooks/{name}", content=body, headers=webhook_headers)
         assert response.status_code == 200, response.text
         outbox()  # tracking.apply
-        assert load(created["id"]).state == "courier_assigned"
+        assert load(did).state == "courier_assigned"
 
         stored = _events()
         replay = client.post(f"/webhooks/{name}", content=body, headers=webhook_headers)
@@ -62,4 +48,4 @@ def test_a_delivery_routes_through_each_real_provider(name, client, demo, instal
         forged = client.post(f"/webhooks/{name}", content=body.replace(b"}", b' }', 1),
                              headers={"content-type": "application/json"})
         assert forged.status_code == 401
-        assert load(created["id"]).state == "courier_assigned"
+        assert load(did).state == "courier_assigned"

@@ -9,16 +9,15 @@ from datetime import timedelta
 
 import httpx
 import pytest
-import respx
 
 from core.db import unit_of_work, utcnow
 from delivery.booking.service import book_attempt
 from delivery.models import DeliveryAttempt
 from delivery.sweeper import sweep
 from providers.errors import TransientProviderError
-from providers.grabexpress.client import clear_token_cache
-from tests.delivery.conftest import SITI, ask_delivery, attempts, finished_request, load
-from tests.providers.real_fakes import install_fake, use_only
+from tests.delivery.conftest import attempts, load
+from tests.delivery.helpers import choose_the_quote
+from tests.providers.real_fakes import only_real_provider
 
 # Providers with neither an idempotency key nor a lookup by our reference (docs/providers.md
 # §7.1): the route that makes their orders, the fake's handler of it and its orders.
@@ -30,11 +29,7 @@ WITHOUT_LOOKUP = {"lalamove": ("/v3/orders", "_place_order", "orders"),
 @pytest.mark.parametrize("name", sorted(WITHOUT_LOOKUP))
 def test_a_lost_answer_is_never_booked_twice(name, client, demo, installed, outbox,
                                              monkeypatch):
-    clear_token_cache()
-    with respx.mock(assert_all_called=False) as router:
-        router.route(host="testserver").pass_through()
-        fake = install_fake(name, router)
-        use_only(monkeypatch, name, fake.config(enabled=True, priority=1))
+    with only_real_provider(name, monkeypatch) as (router, fake):
         path, handler, orders_of = WITHOUT_LOOKUP[name]
         make_order = getattr(fake, handler)
         orders = getattr(fake, orders_of)
@@ -46,14 +41,8 @@ def test_a_lost_answer_is_never_booked_twice(name, client, demo, installed, outb
         # Replaces the fake's own route for the same pattern: the order is made, the answer
         # is lost.
         router.post(f"{fake.base_url}{path}").mock(side_effect=made_then_lost)
-        headers = demo.headers(SITI)
-        created = ask_delivery(client, demo, finished_request(SITI))
-        outbox()
-        [quote] = client.get(f"/api/v1/deliveries/{created['id']}", headers=headers
-                             ).json()["quotes"]
-        client.post(f"/api/v1/deliveries/{created['id']}/choose", headers=headers,
-                    json={"quote_id": quote["id"]})
-        [attempt] = attempts(created["id"])
+        did, _quote = choose_the_quote(client, demo, outbox)
+        [attempt] = attempts(did)
         with pytest.raises(TransientProviderError) as lost:
             book_attempt(attempt.id)
         assert lost.value.outcome_unknown
@@ -67,29 +56,20 @@ def test_a_lost_answer_is_never_booked_twice(name, client, demo, installed, outb
             assert sweep(s)["rebooked"] == 1
         assert "delivery.book" in outbox()
         assert len(orders) == 1
-        [attempt] = attempts(created["id"])
+        [attempt] = attempts(did)
         assert attempt.status == "unknown" and attempt.calls == 1
-        delivery = load(created["id"])
+        delivery = load(did)
         assert delivery.alert == "booking_unknown" and delivery.state == "booking"
 
 
 def test_a_call_that_never_left_is_booked_again(client, demo, installed, outbox, monkeypatch):
-    with respx.mock(assert_all_called=False) as router:
-        router.route(host="testserver").pass_through()
-        fake = install_fake("lalamove", router)
-        use_only(monkeypatch, "lalamove", fake.config(enabled=True, priority=1))
+    with only_real_provider("lalamove", monkeypatch) as (_router, fake):
         fake.fail("order", httpx.Response(429, headers={"Retry-After": "1"}))
-        headers = demo.headers(SITI)
-        created = ask_delivery(client, demo, finished_request(SITI))
-        outbox()
-        [quote] = client.get(f"/api/v1/deliveries/{created['id']}", headers=headers
-                             ).json()["quotes"]
-        client.post(f"/api/v1/deliveries/{created['id']}/choose", headers=headers,
-                    json={"quote_id": quote["id"]})
-        [attempt] = attempts(created["id"])
+        did, _quote = choose_the_quote(client, demo, outbox)
+        [attempt] = attempts(did)
         with pytest.raises(TransientProviderError) as refused:
             book_attempt(attempt.id)
         assert not refused.value.outcome_unknown  # a refusal: no order was made
-        assert attempts(created["id"])[0].status == "pending"
+        assert attempts(did)[0].status == "pending"
         assert book_attempt(attempt.id) == "booked"
         assert len(fake.orders) == 1

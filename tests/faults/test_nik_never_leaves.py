@@ -15,12 +15,10 @@ import re
 import uuid
 
 import pytest
-import respx
 from sqlalchemy import select
 
 from core.db import unit_of_work
 from core.models import DocumentRequest, OutboxMessage
-from providers.grabexpress.client import clear_token_cache
 from tests.delivery.conftest import (  # noqa: F401 - inhouse_on is a fixture
     SITI,
     ask_delivery,
@@ -31,8 +29,8 @@ from tests.delivery.conftest import (  # noqa: F401 - inhouse_on is a fixture
     post_webhook,
     status_event,
 )
-from tests.delivery.helpers import booked, envelope
-from tests.providers.real_fakes import FAKES, install_fake, use_only
+from tests.delivery.helpers import booked, choose_the_quote, envelope
+from tests.providers.real_fakes import FAKES, only_real_provider
 
 SITI_NIK = "3276015708900001"  # sipoke/seed.py
 
@@ -125,22 +123,10 @@ def test_f11_separated_niks_in_address_and_note_never_reach_the_sandbox(
 @pytest.mark.parametrize("name", sorted(FAKES))
 def test_f11_separated_niks_never_reach_a_real_provider(name, client, demo, installed, outbox,
                                                         monkeypatch):
-    clear_token_cache()
-    with respx.mock(assert_all_called=False) as router:
-        router.route(host="testserver").pass_through()
-        fake = install_fake(name, router)
-        use_only(monkeypatch, name, fake.config(enabled=True, priority=1))
-        headers = demo.headers(SITI)
-
-        created = ask_delivery(client, demo, finished_request(SITI), address=ADDRESS, note=NOTE)
+    with only_real_provider(name, monkeypatch) as (router, _fake):
+        did, _quote = choose_the_quote(client, demo, outbox, address=ADDRESS, note=NOTE)
         outbox()
-        [quote] = client.get(f"/api/v1/deliveries/{created['id']}", headers=headers
-                             ).json()["quotes"]
-        chosen = client.post(f"/api/v1/deliveries/{created['id']}/choose", headers=headers,
-                             json={"quote_id": quote["id"]})
-        assert chosen.status_code == 200, chosen.text
-        outbox()
-        assert load(created["id"]).state == "searching_courier"
+        assert load(did).state == "searching_courier"
 
         sent = [call.request for call in router.calls if call.request.url.host != "testserver"]
     assert len(sent) >= 2  # at least the quote and the order

@@ -25,10 +25,13 @@ Example (a delivery routed through GoSend)::
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import respx
 
+from providers.grabexpress.client import clear_token_cache
 from tests.providers.biteship.fake import FakeBiteship
 from tests.providers.gosend.fake import FakeGoSend
 from tests.providers.grabexpress.fake import FakeGrabExpress
@@ -55,3 +58,15 @@ def use_only(monkeypatch: Any, name: str, config: dict[str, Any]) -> None:
     for other in ("sandbox", "inhouse"):
         monkeypatch.setenv(f"SIPOKE_PROVIDERS__{other.upper()}__ENABLED", "false")
     reset_settings_cache()
+
+
+@contextmanager
+def only_real_provider(name: str, monkeypatch: Any) -> Iterator[tuple[respx.Router, Any]]:
+    """(router, fake): respx intercepts the outside world, calls to our own app (the test
+    client's ``testserver``) pass through, and ``name``'s fake is the one provider."""
+    clear_token_cache()
+    with respx.mock(assert_all_called=False) as router:
+        router.route(host="testserver").pass_through()
+        fake = install_fake(name, router)
+        use_only(monkeypatch, name, fake.config(enabled=True, priority=1))
+        yield router, fake
