@@ -10,6 +10,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system --gid 10001 sipoke \
     && useradd --system --uid 10001 --gid sipoke --home-dir /app --shell /usr/sbin/nologin sipoke
 
+# pg_dump/pg_restore for `sipoke backup`, `sipoke restore` and the nightly backup. pg_dump
+# refuses a server newer than itself, so the client is the major version of the postgres image
+# in docker-compose.yml (keep the two in step), from the PostgreSQL project's apt repository.
+ARG PG_CLIENT_MAJOR=16
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates postgresql-common \
+    && /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y \
+    && apt-get install -y --no-install-recommends "postgresql-client-${PG_CLIENT_MAJOR}" \
+    && rm -rf /var/lib/apt/lists/*
+
 # Install the package itself (not editable): the image holds no source tree to drift from.
 COPY . /tmp/src
 RUN pip install /tmp/src && rm -rf /tmp/src
