@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import httpx
 
@@ -34,8 +35,11 @@ class ConsoleChannel:
     name = "console"
 
     def send(self, recipient: str, text: str) -> None:
-        log.warning("notification to %s: %s", recipient, text,
-                    extra={"channel": self.name, "recipient": recipient})
+        # Its own logger at INFO: the only log line that may carry a code or a PIN
+        # (core.logging hides the text in production).
+        logging.getLogger("sipoke.notify.console").info(
+            "notification to %s: %s", recipient, text,
+            extra={"channel": self.name, "recipient": recipient})
 
 
 class HttpGatewayChannel:
@@ -64,10 +68,34 @@ class HttpGatewayChannel:
                                transient=False)
 
 
-def channel_from_settings(settings: Settings) -> NotificationChannel:
+@dataclass(frozen=True)
+class Channels:
+    """Where messages go: the configured channel and, behind WhatsApp, the SMS gateway a
+    message falls back to (once) when WhatsApp cannot deliver it."""
+
+    primary: Any  # a NotificationChannel, or the WhatsAppChannel (core.notifications.whatsapp)
+    fallback: NotificationChannel | None = None
+
+
+def _gateway(settings: Settings) -> HttpGatewayChannel | None:
+    if not settings.notify_gateway_url:
+        return None
+    token = settings.notify_gateway_token
+    return HttpGatewayChannel(settings.notify_gateway_url,
+                              token.get_secret_value() if token else None)
+
+
+def channel_from_settings(settings: Settings) -> Channels:
+    if settings.notify_channel is NotificationChannelName.whatsapp:
+        from core.notifications.whatsapp import WhatsAppChannel
+
+        assert settings.whatsapp_access_token is not None
+        whatsapp = WhatsAppChannel(settings.whatsapp_api_url,
+                                   settings.whatsapp_access_token.get_secret_value(),
+                                   default_sender=settings.whatsapp_phone_number_id)
+        return Channels(whatsapp, fallback=_gateway(settings))
     if settings.notify_channel is NotificationChannelName.http:
-        assert settings.notify_gateway_url
-        token = settings.notify_gateway_token
-        return HttpGatewayChannel(settings.notify_gateway_url,
-                                  token.get_secret_value() if token else None)
-    return ConsoleChannel()
+        gateway = _gateway(settings)
+        assert gateway is not None
+        return Channels(gateway)
+    return Channels(ConsoleChannel())

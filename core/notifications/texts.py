@@ -1,4 +1,7 @@
-"""Message texts, Bahasa Indonesia first. Keep them short: they go out by SMS too."""
+"""Message texts, Bahasa Indonesia first. Keep them short: they go out by SMS too.
+
+Values are written for people before they get here (:mod:`core.formatting`): times in the
+office's zone with its WIB/WITA/WIT, distances as ``0,5 km``, counts with their unit."""
 
 TEXTS: dict[str, str] = {
     "otp": "Kode masuk SIP OKE Antar: {code}. Berlaku {minutes} menit. Jangan berikan kode ini "
@@ -17,7 +20,7 @@ TEXTS: dict[str, str] = {
     "request_needs_revision": "Permohonan {service} ({reference}) perlu diperbaiki: {note} "
                               "Unggah ulang berkas lalu kirim kembali.",
     "request_processing": "Berkas {service} ({reference}) lengkap dan sedang diproses. "
-                          "Perkiraan {days} hari kerja.",
+                          "Perkiraan {days}.",
     "request_finished": "Dokumen {service} ({reference}) sudah selesai. Kode verifikasi: "
                         "{code}. Pilih ambil di kantor atau antar ke rumah di aplikasi.",
     "request_rejected": "Permohonan {service} ({reference}) ditolak: {reason}",
@@ -33,10 +36,12 @@ TEXTS: dict[str, str] = {
                                   "dokumen ada di {office}. Kode ambil: {pickup_code}.",
     "request_completed": "Dokumen {service} ({reference}) sudah diserahkan. Terima kasih telah "
                          "menggunakan SIP OKE Antar.",
+    "request_digital_copy": "Salinan digital dokumen {service} ({reference}) siap diunduh: "
+                            "{link} Kode verifikasi: {code}.",
     "request_cancelled": "Permohonan {service} ({reference}) dibatalkan.",
     # In-house couriers (providers/inhouse): no resident data in these, only a job code.
-    "courier_offer": "Tawaran antar dokumen {code}: {km} km dari kantor. Terima atau tolak "
-                     "dalam {minutes} menit di aplikasi SIP OKE Antar.",
+    "courier_offer": "Tawaran antar dokumen {code}: {km} dari kantor. Terima atau tolak "
+                     "dalam {minutes} di aplikasi SIP OKE Antar.",
     "courier_job_cancelled": "Tugas antar dokumen {code} dibatalkan oleh kantor. Jika dokumen "
                              "sudah Anda bawa, kembalikan ke kantor.",
     # Home delivery (delivery/): quotes, the handover PIN, failed or cancelled deliveries.
@@ -48,7 +53,6 @@ TEXTS: dict[str, str] = {
                           "dibawa kembali ke kantor.",
     "delivery_pin_locked": "PERINGATAN: PIN serah terima dokumen {reference} salah 5 kali; "
                            "serah terima dikunci. Hubungi kurir dan pemohon.",
-    "delivery_cancelled": "Pengantaran dokumen {reference} dibatalkan: {reason}",
 }
 
 
