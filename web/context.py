@@ -29,6 +29,7 @@ from core.deps import (
     current_auth_optional,
 )
 from core.errors import AppError, Forbidden, Unauthorized
+from core.formatting import DEFAULT_ZONE
 from core.models import AuthSession, Role, User
 from core.requests.uploads import ReceivedUpload, receive_upload
 from core.security import constant_time_equals
@@ -131,6 +132,7 @@ class Page:
 class OfficeSnapshot:
     name: str
     slug: str
+    timezone: str = DEFAULT_ZONE
 
 
 @dataclass(frozen=True)
@@ -145,14 +147,17 @@ class Viewer:
 
     @classmethod
     def of(cls, user: User) -> Viewer:
-        office = OfficeSnapshot(user.office.name, user.office.slug) if user.office else None
+        office = OfficeSnapshot(user.office.name, user.office.slug,
+                                user.office.timezone) if user.office else None
         return cls(role=str(user.role), full_name=user.full_name, office=office, rw=user.rw)
 
 
 def base_context(request: Request, t: Translator, user: User | Viewer | None
                  ) -> dict[str, Any]:
+    office = getattr(user, "office", None) if user is not None else None
+    # Times on the page are in the viewer's office zone (docs/architecture.md, conventions).
     return {"request": request, "t": t, "lang": t.lang, "user": user,
-            "path": request.url.path}
+            "path": request.url.path, "tz": getattr(office, "timezone", None) or DEFAULT_ZONE}
 
 
 def translator_for(request: Request) -> Translator:
@@ -305,6 +310,8 @@ ResidentPage = require(Role.resident)
 OperatorPage = require(Role.operator, Role.office_admin)
 OfficeAdminPage = require(Role.office_admin)
 PlatformAdminPage = require(Role.platform_admin)
+# Office admins for their own office, platform admins for any (a new office's first admin).
+AdminPage = require(Role.office_admin, Role.platform_admin)
 RwPage = require(Role.rw_admin)
 CourierPage = require(Role.courier)
 

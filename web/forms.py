@@ -19,14 +19,6 @@ from core.db import forget_pending_outbox
 from core.errors import AppError, Forbidden, NotFound, Unauthorized
 from web.i18n import Translator
 
-_TYPE_KEYS = {
-    "missing": "form.required",
-    "string_too_short": "form.too_short",
-    "string_too_long": "form.too_long",
-    "int_parsing": "form.not_number",
-    "float_parsing": "form.not_number",
-}
-
 
 @dataclass
 class FormState:
@@ -63,15 +55,14 @@ def text_values(form: FormData | Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def errors_from_validation(exc: ValidationError, t: Translator) -> dict[str, str]:
+def errors_from_validation(exc: ValidationError | list[Any], t: Translator
+                           ) -> dict[str, str]:
+    """Each field's first error, in the page's language (by the error's type: never
+    pydantic's own English)."""
     errors: dict[str, str] = {}
-    for err in exc.errors():
+    for err in exc.errors() if isinstance(exc, ValidationError) else exc:
         name = ".".join(str(p) for p in err.get("loc", ())) or "form"
-        if err.get("type") == "value_error":
-            message = t.service(str(err.get("ctx", {}).get("error", err.get("msg", ""))))
-        else:
-            message = t(_TYPE_KEYS.get(err.get("type", ""), "form.invalid"))
-        errors.setdefault(name, message)
+        errors.setdefault(name, t.validation(err))
     return errors
 
 
@@ -119,7 +110,11 @@ def service_call(session: Session, state: FormState, t: Translator, *,
         undo(session, exc)
         fields = exc.details.get("fields") or []
         named = exc.details.get("field")
-        if fields:
+        schema_errors = getattr(exc, "validation_errors", None)
+        if schema_errors:
+            for name, message in errors_from_validation(schema_errors, t).items():
+                state.add(name, message)
+        elif fields:
             for f in fields:
                 state.add(str(f.get("field")), t.service(str(f.get("message"))))
         elif named:

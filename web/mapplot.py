@@ -1,14 +1,18 @@
-"""An offline map: office, courier and destination drawn as an SVG from their coordinates.
+"""Maps: office, courier and destination, on street tiles (Leaflet in static/js/app.js, the
+tile server from the settings) or, when tiles cannot load, on an SVG grid drawn here.
 
-No tiles, no external service: it works on a slow phone connection and when the map
+The SVG needs no external service: it works on a slow phone connection and when the map
 provider is down, and shows the route and the courier's position relative to the two ends.
 At kelurahan scale (a few km) a plain equirectangular projection is accurate enough.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+
+from core.settings import get_settings
 
 WIDTH, HEIGHT, PAD = 360.0, 260.0, 24.0
 MIN_SPAN_DEG = 0.012  # about 1.3 km: a lone point still gets a readable neighbourhood
@@ -85,3 +89,16 @@ def plot(points: list[Point], *, min_span: float = MIN_SPAN_DEG) -> MapView:
     grid_x = [round(PAD + i * inner_w / 6, 1) for i in range(7)]
     grid_y = [round(PAD + i * inner_h / 4, 1) for i in range(5)]
     return MapView(min_lat, max_lat, min_lng, max_lng, [xy(p) for p in points], grid_x, grid_y)
+
+
+def points_json(view: MapView) -> str:
+    """The points for the street map (static/js/app.js), as JSON for a data attribute."""
+    return json.dumps([{"lat": p.point.lat, "lng": p.point.lng, "kind": p.point.kind,
+                        "label": p.point.label} for p in view.points])
+
+
+def map_settings() -> dict[str, str | None]:
+    """The tile server, its credit and the optional geocoder (SIPOKE_MAP_*, SIPOKE_GEOCODER_URL)."""
+    settings = get_settings()
+    return {"tile_url": settings.map_tile_url, "attribution": settings.map_tile_attribution,
+            "geocoder_url": settings.geocoder_url}

@@ -2,7 +2,7 @@
 the monthly cost per provider and each provider's success rate and time to a courier.
 
 Pure functions over deliveries and their events, so they are tested without a database.
-Months are Asia/Jakarta months: the office closes its books in local time.
+Months are the office's months: the office closes its books in its own zone.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from web.templating import JAKARTA
+from core.formatting import DEFAULT_ZONE, to_office
 
 BOOKED = ("active", "done")  # attempts the provider carried out (or is carrying out)
 ASSIGNED = ("courier_assigned", "at_pickup", "picked_up", "in_transit", "at_dropoff",
@@ -36,18 +36,20 @@ class ProviderCost:
         return self.subsidy
 
 
-def month_of(moment: datetime) -> tuple[int, int]:
-    local = moment.astimezone(JAKARTA)
+def month_of(moment: datetime, zone: str | None = DEFAULT_ZONE) -> tuple[int, int]:
+    local = to_office(moment, zone)
     return local.year, local.month
 
 
-def monthly_costs(deliveries: Iterable[Any], year: int, month: int) -> list[ProviderCost]:
-    """One row per provider: outbound jobs booked in that month, with their money."""
+def monthly_costs(deliveries: Iterable[Any], year: int, month: int,
+                  zone: str | None = DEFAULT_ZONE) -> list[ProviderCost]:
+    """One row per provider: outbound jobs booked in that month (in the office's zone), with
+    their money."""
     rows: dict[str, ProviderCost] = {}
     for delivery in deliveries:
         booked = [a for a in delivery.attempts
                   if a.leg == "outbound" and str(a.status) in BOOKED and a.booked_at
-                  and month_of(a.booked_at) == (year, month)]
+                  and month_of(a.booked_at, zone) == (year, month)]
         if not booked:
             continue
         attempt = booked[-1]
@@ -77,8 +79,10 @@ def costs_csv(rows: list[ProviderCost], names: Mapping[str, str], year: int, mon
 
 def provider_stats(deliveries: Iterable[Any], events: Mapping[Any, list[Any]]
                    ) -> dict[str, dict[str, float | None]]:
-    """Per provider: share of finished attempts that succeeded, and the median seconds from
-    booking to the first courier-assigned event."""
+    """Per provider: the finished attempts that succeeded (``done``) and failed (``failed``),
+    the share that succeeded, and the median seconds from booking to the first
+    courier-assigned event. The page's "failed" count and its success rate both come from
+    here, so they always agree."""
     done: dict[str, int] = defaultdict(int)
     failed: dict[str, int] = defaultdict(int)
     waits: dict[str, list[float]] = defaultdict(list)
@@ -102,6 +106,8 @@ def provider_stats(deliveries: Iterable[Any], events: Mapping[Any, list[Any]]
     for provider in set(done) | set(failed) | set(waits):
         finished = done[provider] + failed[provider]
         out[provider] = {
+            "done": done[provider],
+            "failed": failed[provider],
             "success_rate": done[provider] / finished if finished else None,
             "median_assign_s": statistics.median(waits[provider]) if waits[provider] else None,
         }

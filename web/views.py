@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.models import DocumentRequest, RequestState
+from web import labels
 from web.i18n import Translator
 
 STATE_TONE = {
@@ -37,23 +38,33 @@ class TimelineEntry:
 
 def request_timeline(session: Session, t: Translator, request: DocumentRequest, *,
                      staff_view: bool = False) -> list[TimelineEntry]:
-    """The request's audit trail in words. Residents see state changes and their own steps;
-    staff also see who handled it."""
+    """The request's story in words (who opened its scans is in the access record, not
+    here). Residents see state changes and their own steps; staff also see who did each."""
     entries = []
     for event in audit.history(session, entity_type="document_request", entity_id=request.id):
+        if event.action in HIDDEN_ACTIONS:
+            continue
         if event.action == "request.state_changed" and event.to_state:
-            text = t(f"state.{event.to_state}")
+            text = labels.label(t, labels.REQUEST_STATE, event.to_state,
+                                fallback=t("audit.request.state_changed"))
+        elif staff_view or event.action in RESIDENT_ACTIONS:
+            text = labels.audit_action(t, event.action, event.data)
         else:
-            key = f"audit.{event.action}"
-            text = t(key)
-            if text == key:
-                if not staff_view:
-                    continue
-                text = event.action
-        if staff_view and event.actor_role:
-            text = f"{text} · {t('role.' + event.actor_role)}"
-        entries.append(TimelineEntry(at=event.created_at, text=text, note=event.note))
+            continue
+        if staff_view:
+            text = f"{text} · {labels.role(t, event.actor_role)}"
+        entries.append(TimelineEntry(at=event.created_at, text=text,
+                                     note=labels.note(t, event.note)))
     return entries
+
+
+# Not part of a request's story: scan views recorded before the access record existed.
+HIDDEN_ACTIONS = frozenset({"request.upload_viewed"})
+# The steps a resident sees besides state changes (their own, and the document's).
+RESIDENT_ACTIONS = frozenset({
+    "request.created", "request.upload_added", "request.fields_updated", "request.assigned",
+    "request.document_signed", "request.handover_chosen", "request.returned_to_office",
+    "request.document_revoked"})
 
 
 def inline_qr(data: str) -> Markup:
@@ -66,10 +77,15 @@ def inline_qr(data: str) -> Markup:
 
 
 def requirement_rows(request: DocumentRequest) -> list[dict[str, Any]]:
+    """Each requirement with its current scan; the RT/RW cover letter with the letter the
+    RW head issued in the system (``letter``: None until the request is sent)."""
     current = {u.requirement_code: u for u in request.uploads
                if u.kind == "requirement" and u.replaced_at is None}
-    return [{"req": r, "upload": current.get(r["code"])}
-            for r in request.service.requirements or []]
+    service = request.service
+    return [{"req": r, "upload": current.get(r["code"]),
+             "issued": service.issued_in_system(r),
+             "letter": request.cover_letter if service.issued_in_system(r) else None}
+            for r in service.requirements or []]
 
 
 def signed_document(request: DocumentRequest) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 
 from core.deps import CourierUser, SessionDep, SettingsDep
 from core.settings import Settings
@@ -23,7 +24,6 @@ from providers.inhouse.schemas import (
     StatusReport,
     StopOut,
 )
-from providers.status import DeliveryStatus
 
 router = APIRouter(prefix="/courier", tags=["courier"])
 
@@ -32,13 +32,13 @@ def inhouse_settings(settings: Settings) -> InhouseSettings:
     return InhouseSettings.model_validate(settings.provider("inhouse"))
 
 
-def job_out(job: InhouseJob) -> JobOut:
-    allowed = service.COURIER_TRANSITIONS.get(DeliveryStatus(job.status), frozenset())
+def job_out(session: Session, job: InhouseJob) -> JobOut:
+    view = service.job_view(session, job)
     return JobOut(id=job.id, reference=job.reference, status=job.status, status_at=job.status_at,
                   price=job.price, distance_m=job.distance_m,
                   pickup=StopOut.from_json(job.pickup), dropoff=StopOut.from_json(job.dropoff),
                   failure_reason=job.failure_reason, proof_urls=list(job.proof_urls or []),
-                  allowed_next=sorted(allowed, key=lambda s: s.rank))
+                  phase=view.phase, allowed_next=list(view.actions))
 
 
 def offer_out(offer: InhouseOffer, job: InhouseJob) -> OfferOut:
@@ -76,7 +76,8 @@ def my_offers(courier: CourierUser, session: SessionDep) -> list[OfferOut]:
 @router.post("/offers/{offer_id}/accept", response_model=JobOut)
 def accept(offer_id: uuid.UUID, courier: CourierUser, session: SessionDep,
            settings: SettingsDep) -> JobOut:
-    return job_out(service.accept_offer(session, inhouse_settings(settings), courier, offer_id))
+    return job_out(session, service.accept_offer(session, inhouse_settings(settings), courier,
+                                                  offer_id))
 
 
 @router.post("/offers/{offer_id}/decline", response_model=OfferOut)
@@ -88,16 +89,17 @@ def decline(offer_id: uuid.UUID, courier: CourierUser, session: SessionDep,
 
 @router.get("/jobs", response_model=list[JobOut])
 def my_jobs(courier: CourierUser, session: SessionDep, active: bool = False) -> list[JobOut]:
-    return [job_out(j) for j in service.courier_jobs(session, courier, active_only=active)]
+    return [job_out(session, j) for j in service.courier_jobs(session, courier, active_only=active)]
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
 def my_job(job_id: uuid.UUID, courier: CourierUser, session: SessionDep) -> JobOut:
-    return job_out(service.courier_job(session, courier, job_id))
+    return job_out(session, service.courier_job(session, courier, job_id))
 
 
 @router.post("/jobs/{job_id}/status", response_model=JobOut)
 def report_status(job_id: uuid.UUID, data: StatusReport, courier: CourierUser,
                   session: SessionDep) -> JobOut:
-    return job_out(service.report(session, courier, job_id, data.status, lat=data.lat,
-                                  lng=data.lng, note=data.note, proof_url=data.proof_url))
+    return job_out(session, service.report(session, courier, job_id, data.status, lat=data.lat,
+                                           lng=data.lng, note=data.note,
+                                           proof_url=data.proof_url))

@@ -67,6 +67,9 @@ class JobOut(BaseModel):
     dropoff: StopOut
     failure_reason: str | None
     proof_urls: list[str]
+    # Where the job stands as its delivery has it: a status above, or ``handed_over`` (the
+    # PIN was checked; the originals are next) or ``bringing_originals``.
+    phase: str
     allowed_next: list[DeliveryStatus]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.db import utcnow
 from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from core.formatting import format_km, format_minutes
 from core.models import User
 from core.notifications import notify_user
 from providers.errors import (
@@ -34,7 +36,7 @@ from providers.inhouse.models import (
     OfferStatus,
 )
 from providers.inhouse.repository import InhouseRepository, is_terminal
-from providers.inhouse.sink import emit
+from providers.inhouse.sink import delivery_state, emit
 from providers.status import BEFORE_PICKUP, DeliveryStatus
 from providers.types import (
     BookingRequest,
@@ -164,8 +166,8 @@ def dispatch(session: Session, config: InhouseSettings, job: InhouseJob) -> Inho
                          expires_at=utcnow() + timedelta(seconds=config.offer_timeout_s))
     repo.add(offer)
     notify_user(session, courier, "courier_offer", code=_short(job),
-                km=f"{job.distance_m / 1000:.1f}".replace(".", ","),
-                minutes=max(1, config.offer_timeout_s // 60))
+                km=format_km(job.distance_m),
+                minutes=format_minutes(max(60, config.offer_timeout_s)))
     return offer
 
 
@@ -309,9 +311,17 @@ def report(session: Session, courier: User, job_id: uuid.UUID, status: DeliveryS
            proof_url: str | None = None) -> InhouseJob:
     job = courier_job(session, courier, job_id)
     current = S(job.status)
+    if status is current:
+        # Already so (the envelope's scan or the PIN moved the job first): nothing to change.
+        if lat is not None and lng is not None:
+            update_position(session, courier, lat=lat, lng=lng)
+        return job
     allowed = COURIER_TRANSITIONS.get(current, frozenset())
     if status not in allowed:
         raise InvalidTransition("tugas", current, status, [s.value for s in allowed])
+    if status is S.returning and delivery_state(session, job.reference) in HANDED_OVER:
+        raise Conflict("Dokumen sudah diserahkan kepada pemohon; tugas ini tidak dapat "
+                       "dilaporkan gagal.", state=delivery_state(session, job.reference))
     if status is S.returning:
         job.failure_reason = (note or DEFAULT_RETURN_REASON)[:500]
     if proof_url:
@@ -321,6 +331,79 @@ def report(session: Session, courier: User, job_id: uuid.UUID, status: DeliveryS
     if lat is not None and lng is not None:
         update_position(session, courier, lat=lat, lng=lng)
     _change(session, job, status, actor=courier, note=note)
+    return job
+
+
+# --- the job follows its delivery -----------------------------------------------------------
+#
+# The delivery (delivery/) is the one record of where the envelope is: the envelope's QR
+# page moves it (pickup at the office, the PIN at the door, the originals) and the office
+# finishes it. The job follows: its status is moved along here, its page and the reports it
+# offers are derived from the delivery's state, and it ends when the delivery completes, so
+# the courier is free for the next offer.
+
+# Delivery states once the resident has the document (PIN or an operator's exception).
+HANDED_OVER = frozenset({"delivered", "returning_originals", "originals_received",
+                         "completed"})
+_ENVELOPE_TAKEN = frozenset({"picked_up", "in_transit"})
+
+
+@dataclass(frozen=True)
+class JobView:
+    """What a courier sees of a job: its phase (a label key under ``jstate.``), the reports
+    it may make now, and where to navigate."""
+
+    phase: str
+    actions: tuple[DeliveryStatus, ...]
+    to_dropoff: bool
+    delivery_state: str | None
+
+
+def job_view(session: Session, job: InhouseJob) -> JobView:
+    current = S(job.status)
+    state = delivery_state(session, job.reference)
+    allowed = COURIER_TRANSITIONS.get(current, frozenset())
+    if state is None:  # a job without a delivery behind it (the provider on its own)
+        actions = sorted(allowed, key=lambda s: s.rank)
+        return JobView(phase=current.value, actions=tuple(actions),
+                       to_dropoff=current.value in NEAR_DROPOFF, delivery_state=None)
+    if is_terminal(job.status):
+        return JobView(phase=current.value, actions=(), to_dropoff=False,
+                       delivery_state=state)
+    if state in HANDED_OVER:
+        # Nothing left to report: the originals are ticked on the envelope's page and the
+        # office confirms them, which finishes the job.
+        phase = {"returning_originals": "bringing_originals",
+                 "originals_received": "bringing_originals",
+                 "completed": "delivered"}.get(state, "handed_over")
+        return JobView(phase=phase, actions=(), to_dropoff=phase == "handed_over",
+                       delivery_state=state)
+    if state in _ENVELOPE_TAKEN and current in (S.courier_assigned, S.at_pickup):
+        current = S.picked_up  # the envelope was scanned; the job catches up on its own
+        allowed = COURIER_TRANSITIONS[current]
+    # "Handed over" is the PIN on the envelope's page, never a button here.
+    actions = sorted((s for s in allowed if s is not S.delivered), key=lambda s: s.rank)
+    return JobView(phase=current.value, actions=tuple(actions),
+                   to_dropoff=current.value in NEAR_DROPOFF, delivery_state=state)
+
+
+NEAR_DROPOFF = frozenset({"picked_up", "in_transit", "at_dropoff"})
+
+
+def follow_delivery(session: Session, reference: str, state: str) -> InhouseJob | None:
+    """Move the job booked under ``reference`` along with its delivery, which has just moved
+    to ``state`` (called by the delivery side, in its transaction). Idempotent."""
+    job = InhouseRepository(session).job_by_reference(reference)
+    if job is None or is_terminal(job.status):
+        return job
+    current = S(job.status)
+    if state in _ENVELOPE_TAKEN and current in (S.courier_assigned, S.at_pickup):
+        _change(session, job, S.picked_up, actor=None, note="Amplop dipindai di kantor")
+    elif state in ("delivered", "returning_originals", "originals_received") and \
+            current.rank < S.at_dropoff.rank:
+        _change(session, job, S.at_dropoff, actor=None, note="Diserahkan kepada pemohon")
+    elif state == "completed":
+        _change(session, job, S.delivered, actor=None, note="Pengantaran selesai")
     return job
 
 
@@ -368,4 +451,4 @@ def _short(job: InhouseJob) -> str:
     return str(job.id)[:8].upper()
 
 
-__all__ = ["COURIER_TRANSITIONS", "is_terminal"]
+__all__ = ["COURIER_TRANSITIONS", "HANDED_OVER", "is_terminal"]

@@ -32,3 +32,25 @@ def get_update_sink() -> UpdateSink | None:
 def emit(session: Session, update: TrackingUpdate) -> None:
     if _sink is not None:
         _sink(session, update.provider, update)
+
+
+# The other direction: what the delivery side says about the delivery a job carries. The
+# delivery package registers ``fn(session, reference) -> delivery state | None`` (by the
+# attempt reference the job was booked with); the job's page and its allowed reports follow
+# that state (``providers.inhouse.service.job_view``). With none registered, a job stands alone.
+DeliveryLookup = Callable[[Session, str], "str | None"]
+
+_lookup: DeliveryLookup | None = None
+
+
+def set_delivery_lookup(lookup: DeliveryLookup | None) -> None:
+    global _lookup
+    _lookup = lookup
+
+
+def has_delivery_lookup() -> bool:
+    return _lookup is not None
+
+
+def delivery_state(session: Session, reference: str) -> str | None:
+    return _lookup(session, reference) if _lookup is not None else None

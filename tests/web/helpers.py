@@ -29,6 +29,8 @@ DEMO_PASSWORDS = {
     "admin.mekarjaya": "demo-admin-123",
     "operator.mekarjaya": "demo-operator-123",
     "rw05.mekarjaya": "demo-rw-12345",
+    "rw02.mekarjaya": "demo-rw-12345",
+    "rw01.abadijaya": "demo-rw-12345",
     "kurir.mekarjaya": "demo-kurir-123",
     "admin.abadijaya": "demo-admin-123",
     "operator.abadijaya": "demo-operator-123",

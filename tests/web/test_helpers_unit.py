@@ -11,11 +11,13 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.errors import VALIDATION_MESSAGES
 from web.forms import FormState
-from web.i18n import MESSAGES, Translator
+from web.i18n import MESSAGES, VALIDATION_MESSAGES_EN, Translator
 from web.mapplot import HEIGHT, PAD, WIDTH, Point, plot
 from web.reports import costs_csv, monthly_costs, provider_stats
-from web.templating import filesize, local_time, rupiah
+from web.rows import row_action, row_errors, rows_from_form, slug_code, split_list
+from web.templating import field_value, filesize, local_time, rupiah
 
 coords = st.tuples(st.floats(-8.0, -5.0), st.floats(105.0, 108.0))
 
@@ -71,7 +73,9 @@ def test_translator_falls_back_and_translates_service_messages():
 
 def test_money_time_and_size_formats():
     assert rupiah(12500) == "Rp12.500" and rupiah(0) == "Rp0"
-    assert local_time(datetime(2026, 11, 28, 1, 30, tzinfo=UTC)) == "28-11-2026 08:30"
+    assert local_time(datetime(2026, 11, 28, 1, 30, tzinfo=UTC)) == "28 Nov 2026 08.30 WIB"
+    assert local_time(datetime(2026, 11, 28, 1, 30, tzinfo=UTC), "time",
+                      zone="Asia/Jayapura") == "10.30 WIT"
     assert filesize(500) == "1 KB" and filesize(3 * 1024 * 1024) == "3,0 MB"
 
 
@@ -140,4 +144,52 @@ def test_provider_stats_success_rate_and_median_time_to_courier():
     }
     stats = provider_stats([d1, d2, d3], events)["sandbox"]
     assert stats["success_rate"] == 2 / 3
+    assert (stats["done"], stats["failed"]) == (2, 1)  # the page's counts, from one source
     assert stats["median_assign_s"] == 120.0
+
+
+def test_validation_messages_have_the_same_types_and_placeholders_in_english():
+    assert set(VALIDATION_MESSAGES) == set(VALIDATION_MESSAGES_EN)
+    for kind, text in VALIDATION_MESSAGES.items():
+        assert set(re.findall(r"{(\w+)}", text)) == set(
+            re.findall(r"{(\w+)}", VALIDATION_MESSAGES_EN[kind])), kind
+    err = {"type": "greater_than", "loc": ("n",), "msg": "Input should be greater than 0",
+           "ctx": {"gt": 0}}
+    assert Translator("id").validation(err) == "Harus lebih dari 0."
+    assert Translator("en").validation(err) == "Must be more than 0."
+    own = {"type": "value_error", "msg": "Value error, Nomor telepon tidak valid."}
+    assert Translator("en").validation(own) == "Phone number is not valid."
+    assert Translator("en").validation({"type": "no_such_type"}) == "Not a valid entry."
+
+
+def test_rows_come_back_in_order_without_blank_or_removed_rows():
+    form = {"req-10-name": "Akta", "req-2-name": "KTP", "req-2-upload": "1",
+            "req-3-name": " ", "req-3-upload": "1", "req-4-name": "KK", "fld-0-label": "x",
+            "csrf_token": "t", "row_action": "remove:req:4"}
+    action = row_action(form)
+    assert (action.kind, action.prefix, action.index) == ("remove", "req", 4)
+    assert rows_from_form(form, "req", text_cells=("name",), remove=action.index) == [
+        {"name": "KTP", "upload": "1"}, {"name": "Akta"}]
+    assert row_action({"row_action": "add:sub"}).kind == "add"
+    assert row_action({"row_action": "drop tables"}) is None
+    assert row_errors({"requirements.1.name": "a", "requirements.1.code": "b",
+                       "requirements": "c", "name": "d"}, "requirements") == {1: ["a", "b"]}
+
+
+def test_new_row_codes_come_from_their_names():
+    taken = {"ktp"}
+    assert slug_code("KTP", taken) == "ktp_2"
+    assert slug_code("Foto rumah (tampak depan)", taken) == "foto_rumah_tampak_depan"
+    assert slug_code("Ijazah / Rapor", taken, sep="_") == "ijazah_rapor"
+    assert slug_code("X", taken) == "x_1"
+    assert slug_code("!!!", taken) == "isian"
+    assert split_list("005, 7;  8\n9") == ["005", "7", "8", "9"]
+    assert split_list("0812 3456 0001, +62 812-0000", spaces=False) == [
+        "0812 3456 0001", "+62 812-0000"]
+
+
+def test_answers_read_by_their_field_type():
+    assert field_value("2026-11-01", {"type": "date"}) == "01-11-2026"
+    assert field_value("1500000", {"type": "number"}) == "1.500.000"
+    assert field_value("kemarin", {"type": "date"}) == "kemarin"
+    assert field_value("Putri", {"name": "nama"}) == "Putri"

@@ -78,12 +78,15 @@ def test_office_profile_saves_hours_rt_rw_and_pickup_point(client, demo):
 def test_catalog_editor_updates_a_service(client, demo):
     sign_in_as(client, "admin.mekarjaya")
     page = client.get("/admin/katalog/domisili")
-    assert page.status_code == 200 and "ktp | KTP-el pemohon | ya | ya" in page.text
+    assert page.status_code == 200 and 'name="req-0-name" value="KTP-el pemohon"' in page.text
     r = client.post("/admin/katalog/domisili", data={
         "name": "Surat Keterangan Domisili", "processing_days": "2", "fee": "0",
         "online": "1", "deliverable": "1", "needs_cover_letter": "1", "enabled": "1",
-        "requirements": "ktp | KTP-el pemohon | ya | ya\nkk | Kartu Keluarga | ya | ya",
-        "fields": "keperluan | Keperluan surat | ya", "flow_steps": "Ajukan\nAmbil",
+        "req-0-code": "ktp", "req-0-name": "KTP-el pemohon", "req-0-upload": "1",
+        "req-0-original": "1", "req-1-code": "kk", "req-1-name": "Kartu Keluarga",
+        "req-1-upload": "1", "req-1-original": "1",
+        "fld-0-name": "keperluan", "fld-0-label": "Keperluan surat", "fld-0-type": "text",
+        "fld-0-required": "1", "flow_steps": "Ajukan\nAmbil",
         "csrf_token": csrf_of(page.text)}, follow_redirects=False)
     assert r.status_code == 303, r.text
     svc = client.get("/api/v1/offices/mekarjaya/services/domisili").json()

@@ -27,15 +27,13 @@ def _config(settings: Settings) -> InhouseSettings:
     return InhouseSettings.model_validate(settings.provider("inhouse"))
 
 
-def _job_view(job) -> dict:
-    allowed = inhouse.COURIER_TRANSITIONS.get(DeliveryStatus(job.status), frozenset())
+def _job_view(p: Page, job) -> dict:
+    """The job as its delivery has it (``inhouse.job_view``): phase, reports, where to go."""
+    view = inhouse.job_view(p.db, job)
     dropoff, pickup = StopOut.from_json(job.dropoff), StopOut.from_json(job.pickup)
-    return {"job": job, "pickup": pickup, "dropoff": dropoff,
-            "next": sorted(allowed, key=lambda s: s.rank),
-            "nav_url": navigation_url(dropoff if job.status in NEAR_DROPOFF else pickup)}
-
-
-NEAR_DROPOFF = {"picked_up", "in_transit", "at_dropoff"}
+    return {"job": job, "pickup": pickup, "dropoff": dropoff, "phase": view.phase,
+            "next": list(view.actions),
+            "nav_url": navigation_url(dropoff if view.to_dropoff else pickup)}
 
 
 def navigation_url(stop: StopOut) -> str:
@@ -46,7 +44,7 @@ def navigation_url(stop: StopOut) -> str:
 def _home(p: Page, *, form: FormState | None = None, status_code: int = 200) -> Response:
     profile = inhouse.profile_of(p.db, p.me)
     offers = inhouse.pending_offers(p.db, p.me)
-    jobs = [_job_view(j) for j in inhouse.courier_jobs(p.db, p.me, active_only=True)]
+    jobs = [_job_view(p, j) for j in inhouse.courier_jobs(p.db, p.me, active_only=True)]
     template = "courier/_live.html" if p.request.headers.get("hx-request") else "courier/home.html"
     return p.render(template, status_code=status_code, profile=profile, offers=offers,
                     jobs=jobs, form=form or FormState())
@@ -104,7 +102,7 @@ def decline(offer_id: uuid.UUID, p: CourierPage) -> Response:
 
 @router.get("/kurir/tugas/{job_id}")
 def job_page(job_id: uuid.UUID, p: CourierPage) -> Response:
-    return p.render("courier/job.html", **_job_view(inhouse.courier_job(p.db, p.me, job_id)),
+    return p.render("courier/job.html", **_job_view(p, inhouse.courier_job(p.db, p.me, job_id)),
                     form=FormState())
 
 
@@ -123,6 +121,6 @@ def report(job_id: uuid.UUID, p: CourierPage) -> Response:
                            note=note)
     if not state.ok:
         return p.render("courier/job.html", status_code=409,
-                        **_job_view(inhouse.courier_job(p.db, p.me, job_id)), form=state)
+                        **_job_view(p, inhouse.courier_job(p.db, p.me, job_id)), form=state)
     p.flash("success", "op.done")
     return p.redirect(f"/kurir/tugas/{job_id}")

@@ -22,8 +22,7 @@ from delivery import gateway
 from delivery.handover import service as handover
 from delivery.models import Delivery
 from delivery.operators import service as ops
-from delivery.repository import DeliveryRepository
-from web import reports
+from web import labels, reports
 from web.context import OperatorPage, Page
 from web.forms import FormState, service_call, text_values
 from web.pages.resident_delivery import tracking_context
@@ -82,13 +81,18 @@ def _detail(p: Page, delivery_id: uuid.UUID, *, form: FormState | None = None,
 def _describe(p: Page, item: dict[str, Any]) -> dict[str, Any]:
     """One line of the delivery's history in words (state change, provider event, handover)."""
     if item["kind"] == "audit":
-        text = p.t(f"dstate.{item['to']}") if item.get("to") else item["action"]
-        who = p.t(f"role.{item['actor']}") if item.get("actor") else p.t("op.system")
-        return {"at": item["at"], "text": f"{text} · {who}", "note": item.get("note")}
+        if item["action"] == "delivery.state_changed" and item.get("to"):
+            text = labels.label(p.t, labels.DELIVERY_STATE, item["to"],
+                                fallback=p.t("audit.delivery.state_changed"))
+        else:
+            text = labels.audit_action(p.t, item["action"], item.get("data"))
+        return {"at": item["at"], "text": f"{text} · {labels.role(p.t, item.get('actor'))}",
+                "note": labels.note(p.t, item.get("note"))}
     if item["kind"] == "provider_event":
         name = gateway.display_name(item["provider"])
-        return {"at": item["at"], "text": f"{name}: {item.get('raw_status') or item['status']}",
-                "note": f"{item['source']} · {item['outcome']}"}
+        status, how = labels.provider_event(p.t, item["status"], item["source"],
+                                            item["outcome"])
+        return {"at": item["at"], "text": f"{name}: {status}", "note": how}
     return {"at": item["at"], "text": p.t(f"hstep.{item['step']}"),
             "note": item.get("courier_name")}
 
@@ -150,6 +154,13 @@ def close_without_pin(delivery_id: uuid.UUID, p: OperatorPage) -> Response:
                                                                    reason))
 
 
+@router.post("/operator/pengantaran/{delivery_id}/jemput-asli")
+def send_for_originals(delivery_id: uuid.UUID, p: OperatorPage) -> Response:
+    reason = str(p.form.get("reason") or "")
+    return _act(p, delivery_id, lambda: handover.send_for_originals(p.db, p.me, delivery_id,
+                                                                    reason))
+
+
 @router.post("/operator/pengantaran/{delivery_id}/selesai-ditangani")
 def clear_alert(delivery_id: uuid.UUID, p: OperatorPage) -> Response:
     return _act(p, delivery_id, lambda: ops.clear_alert(p.db, p.me, delivery_id))
@@ -188,15 +199,14 @@ def providers_page(p: OperatorPage) -> Response:
     """Breaker state from the delivery service; success rate and median time to a courier
     computed from this office's deliveries."""
     deliveries = _office_deliveries(p)
-    events = DeliveryRepository(p.db).events_by_delivery(
-        [d.id for d in deliveries if d.attempts], statuses=reports.ASSIGNED)
+    events = ops.assignment_events(p.db, deliveries, reports.ASSIGNED)
     stats = reports.provider_stats(deliveries, events)
     rows = [{**h, **stats.get(h["name"], {})} for h in ops.provider_health(p.db)]
     return p.render("operator/providers.html", providers=rows)
 
 
-def _month(value: str) -> tuple[int, int]:
-    now = reports.month_of(utcnow())
+def _month(value: str, zone: str | None) -> tuple[int, int]:
+    now = reports.month_of(utcnow(), zone)
     try:
         year, month = (int(x) for x in value.split("-", 1))
         if 2000 <= year <= 2100 and 1 <= month <= 12:
@@ -208,8 +218,9 @@ def _month(value: str) -> tuple[int, int]:
 
 @router.get("/operator/biaya")
 def costs_page(p: OperatorPage, bulan: str = "") -> Response:
-    year, month = _month(bulan)
-    rows = reports.monthly_costs(ops.booked_in_month(p.db, p.me, year, month), year, month)
+    year, month = _month(bulan, p.me.office.timezone)
+    rows = reports.monthly_costs(ops.booked_in_month(p.db, p.me, year, month), year, month,
+                                 p.me.office.timezone)
     names = {r.provider: gateway.display_name(r.provider) for r in rows}
     return p.render("operator/costs.html", rows=rows, names=names, month=f"{year:04d}-{month:02d}",
                     total={"deliveries": sum(r.deliveries for r in rows),
@@ -220,8 +231,9 @@ def costs_page(p: OperatorPage, bulan: str = "") -> Response:
 
 @router.get("/operator/biaya.csv")
 def costs_csv(p: OperatorPage, bulan: str = "") -> Response:
-    year, month = _month(bulan)
-    rows = reports.monthly_costs(ops.booked_in_month(p.db, p.me, year, month), year, month)
+    year, month = _month(bulan, p.me.office.timezone)
+    rows = reports.monthly_costs(ops.booked_in_month(p.db, p.me, year, month), year, month,
+                                 p.me.office.timezone)
     names = {r.provider: gateway.display_name(r.provider) for r in rows}
     body = reports.costs_csv(rows, names, year, month)
     filename = f"biaya-antar-{p.me.office.slug}-{year:04d}-{month:02d}.csv"
@@ -242,4 +254,4 @@ def handover_sheet(p: OperatorPage) -> Response:
 
 
 def delivery_of(p: Page, request_id: uuid.UUID) -> Delivery | None:
-    return DeliveryRepository(p.db).latest_for_request(request_id)
+    return ops.for_request(p.db, p.me, request_id)

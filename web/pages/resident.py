@@ -15,7 +15,7 @@ from core.catalog import service as catalog
 from core.errors import Forbidden, NotFound
 from core.models import HandoverMethod, RequestState, Role, Service
 from core.offices import service as offices
-from core.requests import handover
+from core.requests import handover, verification
 from core.requests import service as requests
 from core.requests.schemas import RequestCreate
 from core.requests.states import EDITABLE
@@ -119,7 +119,20 @@ def _detail(p: Page, request_id: uuid.UUID, *, errors: FormState | None = None,
         pickup_qr=inline_qr(f"SIPOKE-AMBIL:{req.reference}:{req.pickup_code}")
         if req.pickup_code and req.handover_method == HandoverMethod.pickup else None,
         verify_code=format_code(req.verification_code) if req.verification_code else None,
-        can_change=_can_change(p, req))
+        can_change=_can_change(p, req), digital=_digital_copy(p, req))
+
+
+def _digital_copy(p: Page, req) -> dict[str, object] | None:
+    """The signed PDF, its verification code and a QR of the public check, once the resident
+    took the digital copy (the pickup screen keeps its one QR, the pickup code's)."""
+    if req.handover_method != HandoverMethod.digital or not req.service.digital_copy \
+            or not req.verification_code or signed_document(req) is None \
+            or req.revoked_at is not None \
+            or req.state in (RequestState.rejected, RequestState.cancelled):
+        return None
+    url = verification.verification_url(p.settings.base_url, req)
+    return {"download": f"/permohonan/{req.id}/dokumen", "verify_url": url,
+            "code": format_code(req.verification_code), "qr": inline_qr(url)}
 
 
 def _can_change(p: Page, req) -> bool:
@@ -203,6 +216,22 @@ def _choose(p: Page, request_id: uuid.UUID, method: HandoverMethod, **where: obj
     if method == HandoverMethod.pickup:
         p.flash("success", "req.pickup_chosen")
     return p.redirect(f"/permohonan/{request_id}")
+
+
+@router.get("/permohonan/{request_id}/dokumen")
+def signed_copy(request_id: uuid.UUID, p: SignedIn) -> Response:
+    """The signed PDF (the link in the digital-copy message): for the request's resident
+    where the service offers a digital copy, and for the office's staff."""
+    req = requests.get_visible(p.db, p.me, request_id)
+    signed = signed_document(req)
+    if signed is None:
+        raise NotFound("Dokumen belum diterbitkan.")
+    upload, handle = requests.open_upload(p.db, storage_from_settings(p.settings), p.me,
+                                          request_id, signed.id)
+    name = f"{req.reference}.pdf".replace('"', "")
+    return StreamingResponse(handle, media_type=upload.content_type, headers={
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/permohonan/{request_id}/berkas/{upload_id}")

@@ -18,12 +18,12 @@ from core.db import utcnow
 from core.models import DocumentRequest, HandoverMethod, RequestState
 from core.requests import handover
 from core.requests import service as requests
-from delivery import gateway
+from delivery import gateway, positions
 from delivery.models import Delivery, DeliveryState
 from delivery.operators import service as delivery_ops
 from delivery.quotes import service as quotes
 from delivery.quotes.schemas import DeliveryRequestIn
-from delivery.repository import DeliveryRepository
+from web import labels
 from web.context import Page, ResidentPage
 from web.forms import FormState, parse, service_call, text_values
 from web.mapplot import Point, plot
@@ -35,14 +35,16 @@ LIVE_STATES = frozenset({DeliveryState.quoting, DeliveryState.booking,
                          DeliveryState.searching_courier, DeliveryState.courier_assigned,
                          DeliveryState.picked_up, DeliveryState.in_transit,
                          DeliveryState.returning, DeliveryState.returning_originals})
-COURIER_STATES = (DeliveryState.courier_assigned, DeliveryState.picked_up,
-                  DeliveryState.in_transit, DeliveryState.delivered)
+# Until the courier is at the door: an arrival time and "get the originals ready" make sense.
+ON_THE_WAY = frozenset({DeliveryState.booking, DeliveryState.searching_courier,
+                        DeliveryState.courier_assigned, DeliveryState.picked_up,
+                        DeliveryState.in_transit})
 TRACK_STEPS = ("quoting", "awaiting_choice", "searching_courier", "courier_assigned",
                "picked_up", "in_transit", "delivered", "completed")
 
 
 def _delivery(p: Page, req: DocumentRequest) -> Delivery | None:
-    return DeliveryRepository(p.db).latest_for_request(req.id)
+    return quotes.latest_of_request(p.db, p.me, req.id)
 
 
 def _where_form(p: Page, req: DocumentRequest, state: FormState | None = None,
@@ -95,7 +97,7 @@ def start_delivery(request_id: uuid.UUID, p: ResidentPage) -> Response:
 
 def _quote_rows(delivery: Delivery, now: datetime) -> list[dict[str, Any]]:
     return [{"q": q, "name": gateway.display_name(q.provider), "expired": q.is_expired(now),
-             "eta_min": round((q.dropoff_eta_s or 0) / 60) if q.dropoff_eta_s else None}
+             "eta_s": q.dropoff_eta_s}
             for q in quotes.current_quotes(delivery)]
 
 
@@ -157,28 +159,25 @@ def ask_again(request_id: uuid.UUID, p: ResidentPage) -> Response:
 
 def tracking_context(p: Page, req: DocumentRequest, delivery: Delivery) -> dict[str, Any]:
     """Everything the tracking page shows; also used by the operators' delivery screen."""
-    repo = DeliveryRepository(p.db)
-    outbound = [a for a in delivery.attempts if a.leg == "outbound"]
-    attempt = outbound[-1] if outbound else None
+    attempt = positions.outbound_attempt(delivery)
     courier = dict(attempt.courier or {}) if attempt else {}
-    position = None
-    for event in reversed(repo.events_for(delivery.id)):
-        pos = (event.data or {}).get("position")
-        if pos and pos.get("lat") is not None:
-            position = (float(pos["lat"]), float(pos["lng"]))
-            break
+    # Provider reports and the office's own couriers' app alike (delivery.positions).
+    position = positions.courier_position(p.db, delivery)
     points = [Point(req.office.lat, req.office.lng, "office", req.office.name)]
-    if position and delivery.state in COURIER_STATES:
+    if position:
         points.append(Point(position[0], position[1], "courier", courier.get("name") or ""))
     points.append(Point(delivery.lat, delivery.lng, "dest", p.t("map.dest")))
     eta = None
     chosen = next((q for q in delivery.quotes if q.id == delivery.chosen_quote_id), None)
-    if attempt and attempt.booked_at and chosen and chosen.dropoff_eta_s \
-            and delivery.state in LIVE_STATES:
+    on_the_way = delivery.state in ON_THE_WAY
+    if attempt and attempt.booked_at and chosen and chosen.dropoff_eta_s and on_the_way:
         eta = attempt.booked_at + timedelta(seconds=chosen.dropoff_eta_s)
     return {"delivery": delivery, "attempt": attempt, "courier": courier,
             "provider_name": gateway.display_name(attempt.provider) if attempt else None,
             "view": plot(points), "eta": eta, "live": delivery.state in LIVE_STATES,
+            # After the handover (or a failed one) there is nothing to get ready for.
+            "show_originals": on_the_way and bool(delivery.originals),
+            "provider_tracking_url": attempt.tracking_url if attempt else None,
             "steps": TRACK_STEPS, "step_index": _step_index(delivery.state),
             "history": _history(p, delivery)}
 
@@ -194,8 +193,9 @@ def _history(p: Page, delivery: Delivery) -> list[dict[str, Any]]:
     out = []
     for item in delivery_ops.timeline(p.db, delivery):
         if item["kind"] == "audit" and item.get("to"):
-            out.append({"at": item["at"], "text": p.t(f"dstate.{item['to']}"),
-                        "note": item.get("note")})
+            out.append({"at": item["at"],
+                        "text": labels.label(p.t, labels.DELIVERY_STATE, item["to"]),
+                        "note": labels.note(p.t, item.get("note"))})
     return out
 
 

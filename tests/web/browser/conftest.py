@@ -27,6 +27,7 @@ CHROMIUM = os.environ.get("SIPOKE_CHROMIUM", "/usr/bin/chromium")
 REQUIRE = os.environ.get("SIPOKE_REQUIRE_SERVICES") == "1"
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "browser"
 OTP_RE = re.compile(r"notification to (\+\d+): Kode masuk SIP OKE Antar: (\d{6})")
+PIN_RE = re.compile(r"notification to (\+\d+): Kurir .*? PIN serah terima: (\d{6})")
 PHONE = {"width": 390, "height": 844}
 # Statuses our pages answer on purpose: refused forms, expired sessions, locked PINs.
 EXPECTED_PAGE_STATUSES = frozenset({401, 409, 422, 423})
@@ -52,6 +53,7 @@ class LiveServer:
     var_dir: Path
     logs: list[Path]
     processes: list[subprocess.Popen] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # the server's settings, for helpers
 
     def log_text(self) -> str:
         return "".join(p.read_text(errors="replace") for p in self.logs if p.exists())
@@ -69,6 +71,18 @@ class LiveServer:
 
     def otp_count(self, phone: str) -> int:
         return sum(1 for m in OTP_RE.finditer(self.log_text()) if m.group(1) == phone)
+
+
+def wait_for_pin(server: LiveServer, phone: str, count: int, timeout: float = 20) -> str:
+    """The newest delivery PIN the console notification channel printed for ``phone``, once
+    it printed ``count`` of them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pins = [m.group(2) for m in PIN_RE.finditer(server.log_text()) if m.group(1) == phone]
+        if len(pins) >= count:
+            return pins[-1]
+        time.sleep(0.25)
+    raise AssertionError(f"no delivery PIN #{count} for {phone} in the logs")
 
 
 def _wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 40) -> None:
@@ -95,7 +109,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         _unavailable("the playwright package is not installed")
     root = tmp_path_factory.mktemp("live")
     shutil.rmtree(ARTIFACTS, ignore_errors=True)  # only this run's screenshots and logs
-    port, sandbox_port = _free_port(), _free_port()
+    port, sandbox_port, tile_port = _free_port(), _free_port(), _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIPOKE_")}
     env.update({
@@ -114,11 +128,20 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "SIPOKE_PROVIDERS__SANDBOX__SPEED_MPS": "400",
         "SIPOKE_PROVIDERS__SANDBOX__LOCATION_PING_S": "5",
         "SIPOKE_PROVIDERS__SANDBOX__TIME_SCALE": "20",
+        # The journeys sign the same demo residents in many times from one address; the
+        # sign-in code limits have tests of their own (tests/core).
+        "SIPOKE_OTP_PER_PHONE_PER_WINDOW": "50",
+        "SIPOKE_OTP_PER_CLIENT_PER_WINDOW": "200",
+        # No internet here: a tile server nobody listens on, so tiles fail at once and the
+        # maps show their grid fallback (what a phone without data sees).
+        "SIPOKE_MAP_TILE_URL": f"http://127.0.0.1:{tile_port}/tiles/{{z}}/{{x}}/{{y}}.png",
+        # The address search's geocoder likewise (a test answers it with page.route).
+        "SIPOKE_GEOCODER_URL": f"http://127.0.0.1:{tile_port}/geocoder",
     })
     exe = [sys.executable, "-m", "sipoke.cli"]
     for step in (["migrate"], ["seed-demo"]):
         subprocess.run([*exe, *step], env=env, check=True, capture_output=True, timeout=120)
-    server = LiveServer(url=base, var_dir=root / "var", logs=[])
+    server = LiveServer(url=base, var_dir=root / "var", logs=[], env=env)
     specs = [("api", [*exe, "api"], f"{base}/healthz"),
              ("worker", [*exe, "worker", "--beat"], None)]
     if "sandbox-provider" in subprocess.run([*exe, "--help"], env=env, capture_output=True,
@@ -149,6 +172,19 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         for log in server.logs:
             if log.exists():
                 shutil.copy(log, ARTIFACTS / log.name)
+
+
+@pytest.fixture(scope="module")
+def scans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Scans to upload (KTP, KK) and the signed PDF the operator attaches."""
+    from core.requests.demo import DEMO_PDF, demo_png
+
+    root = tmp_path_factory.mktemp("scans")
+    files = {"ktp": root / "ktp.png", "kk": root / "kk.png", "pdf": root / "surat-ttd.pdf"}
+    files["ktp"].write_bytes(demo_png("KTP Siti"))
+    files["kk"].write_bytes(demo_png("KK Siti"))
+    files["pdf"].write_bytes(DEMO_PDF)
+    return files
 
 
 @pytest.fixture(scope="session")
@@ -213,6 +249,10 @@ def actors(browser, live_server: LiveServer, request: pytest.FixtureRequest):
                 return
             if message.text.startswith("Failed to load resource") and \
                     message.location.get("url") in refused_documents:
+                return
+            # Map tiles cannot load without internet; the map falls back to its grid.
+            if message.text.startswith("Failed to load resource") and \
+                    "/tiles/" in (message.location.get("url") or ""):
                 return
             errors.append(f"{message.text} ({message.location.get('url')})")
 

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from core.requests.demo import DEMO_PDF, demo_png
+from tests.web.browser.conftest import wait_for_pin
 
 pytestmark = pytest.mark.browser
 
 SITI = "+6281234560001"
-
-
-@pytest.fixture(scope="module")
-def scans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("scans")
-    files = {"ktp": root / "ktp.png", "kk": root / "kk.png", "pdf": root / "surat-ttd.pdf"}
-    files["ktp"].write_bytes(demo_png("KTP Siti"))
-    files["kk"].write_bytes(demo_png("KK Siti"))
-    files["pdf"].write_bytes(DEMO_PDF)
-    return files
 
 
 def test_resident_requests_rw_approves_operator_finishes(signed_in, actors, scans, live_server):
@@ -85,25 +74,6 @@ def test_resident_requests_rw_approves_operator_finishes(signed_in, actors, scan
     siti.shot("06-pickup")
 
 
-PIN_RE = re.compile(r"notification to (\+\d+): Kurir .*? PIN serah terima: (\d{6})")
-
-
-def _pins(server, phone: str) -> list[str]:
-    return [m.group(2) for m in PIN_RE.finditer(server.log_text()) if m.group(1) == phone]
-
-
-def _wait_for_pin(server, phone: str, count: int, timeout: float = 20) -> str:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pins = _pins(server, phone)
-        if len(pins) >= count:
-            return pins[-1]
-        time.sleep(0.25)
-    raise AssertionError(f"no delivery PIN #{count} for {phone} in the logs")
-
-
 def test_delivery_by_inhouse_courier_with_pin_and_exception(signed_in, live_server):
     """The resident chooses delivery and follows the in-house courier, who accepts the job,
     collects the envelope by its QR page, is locked out by wrong PINs (an exception the
@@ -147,7 +117,7 @@ def test_delivery_by_inhouse_courier_with_pin_and_exception(signed_in, live_serv
 
     # The resident sees the courier assigned (live polling) and gets the PIN by SMS.
     page.wait_for_selector("#courier-name", timeout=20_000)
-    first_pin = _wait_for_pin(live_server, SITI, 1)
+    first_pin = wait_for_pin(live_server, SITI, 1)
     siti.shot("03-tracking")
 
     # The operator prints the envelope; its QR opens the handover page for any courier.
@@ -162,8 +132,11 @@ def test_delivery_by_inhouse_courier_with_pin_and_exception(signed_in, live_serv
     kurir.page.fill("#f-courier_name", "Budi Kurir")
     kurir.page.click("text=Konfirmasi ambil")
     kurir.page.wait_for_selector("text=Amplop sudah diambil kurir.")
+    # The job follows the envelope's scan: no "at the office" left, the envelope is carried.
     kurir.page.goto(job_url)
-    kurir.page.click("text=Amplop sudah saya bawa")
+    kurir.page.wait_for_selector("#job-status:has-text('Amplop dibawa')")
+    assert kurir.page.locator("text=Saya di kantor").count() == 0
+    assert kurir.page.locator("text=Amplop sudah saya bawa").count() == 0
     kurir.page.click("text=Berangkat ke pemohon")
     kurir.page.wait_for_selector("text=Saya di lokasi pemohon")
     kurir.page.click("text=Saya di lokasi pemohon")
@@ -190,7 +163,7 @@ def test_delivery_by_inhouse_courier_with_pin_and_exception(signed_in, live_serv
     op.page.click("tr.exception >> text=Buka")
     op.page.click("text=Kirim PIN baru")
     op.page.wait_for_selector("text=Tersimpan.")
-    new_pin = _wait_for_pin(live_server, SITI, 2)
+    new_pin = wait_for_pin(live_server, SITI, 2)
     op.go("/operator")
     op.page.wait_for_selector("#exception-count:has-text('0')")
 
@@ -202,8 +175,17 @@ def test_delivery_by_inhouse_courier_with_pin_and_exception(signed_in, live_serv
     for box_ in kurir.page.locator("input[name=checked]").all():
         box_.check()
     kurir.page.click("text=Dokumen asli sudah saya terima")
-    kurir.page.wait_for_selector("text=Dokumen asli sudah dibawa kurir ke kantor.")
+    # Still at the door: the courier has the originals; they are not at the office yet.
+    kurir.page.wait_for_selector("#originals-state:has-text('sudah diterima kurir')")
+    assert kurir.page.locator("text=Dokumen asli sudah dibawa kurir ke kantor.").count() == 0
     kurir.shot("05-handed-over")
+    # The job says the same: the originals go to the office; no "failed, returning" any more.
+    kurir.page.goto(job_url)
+    kurir.page.wait_for_selector("#job-status:has-text('Membawa dokumen asli ke kantor')")
+    assert kurir.page.locator("text=Gagal antar, kembali ke kantor").count() == 0
+    assert kurir.page.locator("text=Sudah diserahkan").count() == 0
+    assert kurir.page.locator("text=Saya di lokasi pemohon").count() == 0
+    kurir.shot("06-bringing-originals")
 
     siti.go(request_path + "/lacak")
     page.wait_for_selector("#delivery-state:has-text('Dokumen asli dibawa kembali')")
@@ -218,6 +200,14 @@ def test_delivery_by_inhouse_courier_with_pin_and_exception(signed_in, live_serv
     op.shot("03-completed")
     siti.go(request_path)
     page.wait_for_selector("text=Tuntas")
+
+    # Only now are the originals at the office; the job ended with the delivery, so the
+    # courier has no active job and is free for the next offer.
+    kurir.page.goto(envelope_url)
+    kurir.page.wait_for_selector("#originals-state:has-text('diperiksa di kantor')")
+    kurir.go("/kurir")
+    kurir.page.wait_for_selector("text=Tidak ada tugas aktif.")
+    kurir.shot("07-free-again")
 
 
 GALLERY = {
