@@ -71,7 +71,14 @@ def _sandbox_quotes(count: int, office_lat: float, office_lng: float) -> list:
 def deliveries_awaiting_choice(count: int) -> list[uuid.UUID]:
     """``count`` deliveries of Siti in ``awaiting_choice``, each with one sandbox quote."""
     from core.db import unit_of_work, utcnow
-    from core.models import DocumentRequest, Office, RequestState, Service, User
+    from core.models import (
+        DocumentRequest,
+        HandoverMethod,
+        Office,
+        RequestState,
+        Service,
+        User,
+    )
     from core.requests.service import new_code
     from delivery.models import Delivery, DeliveryQuote, DeliveryState
 
@@ -92,7 +99,8 @@ def deliveries_awaiting_choice(count: int) -> list[uuid.UUID]:
         for quote in quotes:
             request = DocumentRequest(
                 office_id=office_id, resident_id=user_id, service_id=service_id,
-                reference=new_code(8), state=RequestState.finished, fields={},
+                reference=new_code(8), state=RequestState.handover_pending, fields={},
+                handover_method=HandoverMethod.delivery,
                 finished_at=now, verification_code=new_code(12))
             s.add(request)
             s.flush()

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from sqlalchemy import select
 
-from bench.loadgen import percentile, py_paced
+from bench.loadgen import percentile, raw_paced
 from bench.stack import SANDBOX_KEY, BenchStack
 
 
@@ -47,36 +47,32 @@ def orders_per_reference(stack: BenchStack, ids: list[uuid.UUID]) -> dict[str, i
         refs = list(s.scalars(select(DeliveryAttempt.reference)
                               .where(DeliveryAttempt.delivery_id.in_(ids))))
     headers = {"Authorization": f"Bearer {SANDBOX_KEY}"}
+    # One client (one TLS context, kept-alive connections) for every lookup.
+    with httpx.Client(base_url=stack.sandbox_url, headers=headers, timeout=10) as client:
 
-    def count(ref: str) -> int:
-        r = httpx.get(f"{stack.sandbox_url}/v1/orders", params={"client_reference": ref},
-                      headers=headers, timeout=10)
-        return len(r.json()["orders"])
+        def count(ref: str) -> int:
+            r = client.get("/v1/orders", params={"client_reference": ref})
+            return len(r.json()["orders"])
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return dict(zip(refs, pool.map(count, refs), strict=True))
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return dict(zip(refs, pool.map(count, refs), strict=True))
 
 
 def run(stack: BenchStack, ids: list[uuid.UUID], headers: dict[str, str], *, rate: float,
         latency_ms: int, timeout_s: float = 120) -> dict:
     switches(stack, latency_ms=latency_ms)
-    sent: dict[int, float] = {}
-    body = {}
-
-    def make(i: int) -> tuple[bytes, dict[str, str]]:
-        sent[i] = time.time()
-        return json.dumps(body[i]).encode(), {**headers, "Content-Type": "application/json"}
-
     from core.db import unit_of_work
     from delivery.models import DeliveryQuote
 
     with unit_of_work() as s:
         quote_of = dict(s.execute(select(DeliveryQuote.delivery_id, DeliveryQuote.id)
                                   .where(DeliveryQuote.delivery_id.in_(ids))).all())
-    for i, d in enumerate(ids):
-        body[i] = {"quote_id": str(quote_of[d])}
-    load = py_paced(lambda i: f"{stack.api_url}/api/v1/deliveries/{ids[i]}/choose", make,
-                    rate=rate, count=len(ids), max_in_flight=100, grace_s=30)
+    requests = [(json.dumps({"quote_id": str(quote_of[d])}).encode(),
+                 {**headers, "Content-Type": "application/json"}) for d in ids]
+    load = raw_paced(lambda i: f"{stack.api_url}/api/v1/deliveries/{ids[i]}/choose", requests,
+                     rate=rate, connections=100, grace_s=30)
+    # Each choice counts from its scheduled send: a late send is the system's delay too.
+    sent = {i: load.began_at + i / rate for i in range(len(ids))}
     deadline = time.monotonic() + timeout_s
     booked: dict[uuid.UUID, float] = {}
     while time.monotonic() < deadline:

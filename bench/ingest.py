@@ -30,8 +30,8 @@ from bench.loadgen import (
     LoadResult,
     have_wrk,
     percentile,
-    py_paced,
     py_saturate,
+    raw_paced,
     wrk_saturate,
 )
 from bench.stack import SANDBOX_KEY, SANDBOX_SECRET, BenchStack
@@ -121,8 +121,9 @@ def run(stack: BenchStack, *, seconds: int, paced_rate: float, paced_seconds: fl
     webhooks, stored, stored_rate = _stored_rate(webhook_url, orders, stack.tmp, seconds)
     drained_s, _ = wait_applied()
     count = int(paced_rate * paced_seconds)
-    paced = py_paced(webhook_url, lambda i: signed_request(orders[i % len(orders)]),
-                     rate=paced_rate, count=count, max_in_flight=256)
+    # Signed before the clock starts, so the generator spends its time sending.
+    paced = raw_paced(webhook_url, [signed_request(orders[i % len(orders)])
+                                    for i in range(count)], rate=paced_rate)
     wait_applied()
     # The same saturation with the worker paused (SIGSTOP): what ingest alone sustains when it
     # does not share the two cores with the worker applying the events.

@@ -41,8 +41,9 @@ def evaluate(f: dict) -> list[dict]:
              f"{b1.get('applied_after_pause_within_s')} s"),
         _row("B1 ack p99 at 1000/s <= 50 ms", b1.get("paced_p99_ms"),
              _cmp(b1.get("paced_p99_ms"), 50, at_least=False),
-             f"python-httpx open loop, achieved {b1.get('paced_achieved_per_s')}/s, latency "
-             f"from scheduled send; p50 {b1.get('paced_p50_ms')} ms"),
+             f"{b1.get('paced_generator')} open loop, achieved "
+             f"{b1.get('paced_achieved_per_s')}/s, latency from scheduled send; "
+             f"p50 {b1.get('paced_p50_ms')} ms"),
         _row("B1 ratio webhooks/no-op >= 0.4", b1.get("ratio"),
              _cmp(b1.get("ratio"), 0.4, at_least=True),
              f"same generator and bodies on POST /bench/noop: {b1.get('noop_per_s')}/s"),
@@ -108,6 +109,21 @@ def evaluate(f: dict) -> list[dict]:
         _row("B5 embedded `sipoke run` <= 512 MB", embedded, _cmp(embedded, 512, at_least=False),
              f"sum of VmRSS over the run tree after 400 requests "
              f"({_get(b5, 'embedded', 'processes')} processes)"),
+    ]
+    b6 = f.get("B6", {})
+    how6 = (f"`sipoke run` (SQLite, SQLite broker); {b6.get('residents')} choices paced over "
+            f"{b6.get('over_s')} s, sandbox {b6.get('provider_latency_ms')} ms per call, "
+            f"clock x{b6.get('sandbox_time_scale')}; booked {b6.get('booked')}")
+    rows += [
+        _row("B6 booking overhead p99 <= 2 s (ms)", b6.get("overhead_p99_ms"),
+             _cmp(b6.get("overhead_p99_ms"), 2000, at_least=False),
+             f"{how6}; p50 {b6.get('overhead_p50_ms')} ms"),
+        _row("B6 every courier event applied within 5 s (max s)", b6.get("apply_delay_max_s"),
+             None if not b6 else (b6.get("events_pending_at_end") == 0
+                                  and _cmp(b6.get("apply_delay_max_s"), 5, at_least=False)),
+             f"{b6.get('webhook_events')} signed sandbox webhooks; received -> first poll "
+             f"(every {b6.get('poll_s')} s) seeing it applied; p50 "
+             f"{b6.get('apply_delay_p50_s')} s; {b6.get('events_pending_at_end')} left pending"),
     ]
     return rows
 

@@ -1,6 +1,7 @@
 """``make bench``: build the stack, run B2 -> B1 (with B5 sampling) -> B3 -> B4 -> B5
-embedded, write ``bench/results/latest.json`` and ``latest.md`` (after every phase, so a run
-cut short keeps its figures), tear everything down.
+embedded -> B6 (the embedded default at a busy hour), write ``bench/results/latest.json``
+and ``latest.md`` (after every phase, so a run cut short keeps its figures), tear
+everything down.
 
 Sizes and durations come from ``BENCH_*`` environment variables (defaults fit the 10-minute
 budget on a 2-core machine); every load is bounded in count and time and goes to 127.0.0.1.
@@ -18,12 +19,12 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import dashboard, data, dispatch, fanout, ingest, memory
+from bench import busy_hour, dashboard, data, dispatch, fanout, ingest, memory
 from bench.report import evaluate, write_markdown
 from bench.stack import BenchStack
 
 RESULTS = Path(__file__).with_name("results")
-PHASES = ("B1", "B2", "B3", "B4", "B5")
+PHASES = ("B1", "B2", "B3", "B4", "B5", "B6")
 
 
 def selected() -> set[str]:
@@ -168,7 +169,7 @@ def main() -> int:
             # The events' insert gets what is left of the budget after a reserve for the
             # index rebuild (~50 s at 10M events), VACUUM, the queries and B5; at least 45 s,
             # so some millions are there.
-            left = budget - (time.monotonic() - began) - _float("BENCH_B4_RESERVE_S", 120)
+            left = budget - (time.monotonic() - began) - _float("BENCH_B4_RESERVE_S", 230)
             generated = _guard(results, "B4", lambda: dashboard.generate(
                 _int("BENCH_B4_DELIVERIES", 1_000_000), _int("BENCH_B4_EVENTS", 10_000_000),
                 budget_s=max(45.0, left)))
@@ -182,6 +183,11 @@ def main() -> int:
         if "B5" in only:
             phase("B5 embedded stack (sipoke run)")
             figures["B5"]["embedded"] = _guard(results, "B5", memory.embedded_stack)
+        if "B6" in only:
+            phase("B6 the embedded default at a busy hour")
+            figures["B6"] = _guard(results, "B6", lambda: busy_hour.run(
+                residents=_int("BENCH_B6_RESIDENTS", 30), over_s=_float("BENCH_B6_OVER_S", 60),
+                latency_ms=latency))
     finally:
         for name in list(stack.processes):
             tail = stack.log_tail(name)

@@ -3,10 +3,11 @@ routers and readiness checks; core itself knows nothing of delivery or workers."
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -14,6 +15,7 @@ import anyio
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
@@ -21,15 +23,18 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core import access_log
 from core.accounts.endpoints import auth_router, users_router
 from core.asgi import HttpMiddleware
 from core.bodies import install_body_guard
 from core.catalog.endpoints import admin_router as catalog_admin_router
 from core.catalog.endpoints import public_router as catalog_public_router
 from core.db import POOL_CAPACITY, get_engine
-from core.errors import AppError, PayloadTooLarge
+from core.errors import AppError, PayloadTooLarge, validation_fields
 from core.logging import reset_request_id, set_request_id
+from core.notifications.endpoints import router as notifications_webhook_router
 from core.offices.endpoints import router as offices_router
+from core.openapi import install_openapi
 from core.requests.endpoints import ROUTERS as REQUEST_ROUTERS
 from core.settings import Settings, get_settings
 
@@ -50,14 +55,8 @@ def database_ready() -> None:
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    fields = []
-    for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
-        msg = err.get("msg", "")
-        if err.get("type") == "value_error":
-            msg = msg.removeprefix("Value error, ")
-        fields.append({"field": ".".join(loc) or "body", "message": msg, "type": err.get("type")})
-    return fields
+    """Each refused field with its message in Bahasa Indonesia (by the error's type)."""
+    return validation_fields(exc.errors(), skip=("body", "query", "path"))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -106,14 +105,26 @@ def install_error_handlers(app: FastAPI) -> None:
                             status_code=500)
 
 
+_ID_PREFIX = os.urandom(8).hex()
+_ID_COUNTER = itertools.count(1)
+
+
+def new_request_id() -> str:
+    """32 hex digits, unique across processes (a random prefix drawn at start-up and a
+    counter): as good as a uuid4 for finding a request in the logs, without a random draw and
+    a UUID object on every request."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
+
+
 class RequestContext(HttpMiddleware):
-    """A request id for the logs and the ``X-Request-ID`` header; one log line per request."""
+    """A request id for the logs and the ``X-Request-ID`` header; one access line per request
+    (core.access_log)."""
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         # A caller's id is kept only if it is short and plain, so it cannot forge log fields.
         request_id = Headers(scope=scope).get("x-request-id", "")
         if not _REQUEST_ID_RE.fullmatch(request_id):
-            request_id = uuid.uuid4().hex
+            request_id = new_request_id()
         status = 500
         started = time.perf_counter()
 
@@ -129,11 +140,7 @@ class RequestContext(HttpMiddleware):
             await self.app(scope, receive, send_with_id)
         finally:
             reset_request_id(token)
-            if log.isEnabledFor(logging.INFO):
-                log.info("request", extra={
-                    "method": scope["method"], "path": scope["path"], "status": status,
-                    "ms": round((time.perf_counter() - started) * 1000, 2),
-                    "request_id": request_id})
+            access_log.record(scope, status, time.perf_counter() - started, request_id)
 
 
 def install_request_context(app: FastAPI) -> None:
@@ -193,8 +200,11 @@ class AdmissionGate:
         if self._gate is None:  # created in the server's event loop
             self._gate = anyio.Semaphore(self.limit)
         try:
-            with anyio.fail_after(self.queue_timeout):
-                await self._gate.acquire()
+            try:  # a free slot: no timeout scope (its cost shows on the busiest paths)
+                self._gate.acquire_nowait()
+            except anyio.WouldBlock:
+                with anyio.fail_after(self.queue_timeout):
+                    await self._gate.acquire()
         except TimeoutError:
             response = JSONResponse({"error": {"code": "overloaded",
                                                "message": "Server sedang sibuk. Coba lagi."}},
@@ -213,12 +223,40 @@ def install_concurrency_limit(app: FastAPI, limit: int, queue_timeout: float = 1
 
 def include_first(app: FastAPI, *routers: APIRouter) -> None:
     """Include ``routers`` ahead of every route already there: they win a path both match
-    (web's styled pages over core's minimal ones) and the busiest callers (webhooks) skip the
-    walk past all the others."""
+    (web's styled pages over core's minimal ones)."""
+    _first(app, lambda: [app.include_router(router) for router in routers])
+
+
+def add_routes_first(app: FastAPI, *routers: APIRouter) -> None:
+    """Put the routes of ``routers`` ahead of every route already there, as the app's own
+    routes: the busiest callers (webhooks) skip the walk past all the others, and they skip
+    the layer of route contexts an included router is matched through on every request (a
+    cost the webhook door, thousands of requests a second, should not pay). For routers of
+    plain API routes without a prefix."""
+    def add() -> None:
+        for router in routers:
+            if router.prefix:
+                raise ValueError(f"add_routes_first: router with a prefix ({router.prefix})")
+            for route in router.routes:
+                if not isinstance(route, APIRoute):
+                    raise TypeError(f"add_routes_first: {route!r} is not an API route")
+                app.router.add_api_route(
+                    route.path, route.endpoint, methods=sorted(route.methods or ()),
+                    name=route.name, response_model=route.response_model,
+                    status_code=route.status_code, tags=route.tags,
+                    dependencies=route.dependencies, summary=route.summary,
+                    description=route.description, responses=route.responses,
+                    deprecated=route.deprecated, operation_id=route.operation_id,
+                    include_in_schema=route.include_in_schema,
+                    response_class=route.response_class)
+
+    _first(app, add)
+
+
+def _first(app: FastAPI, add: Callable[[], object]) -> None:
     before = list(app.router.routes)
     known = {id(route) for route in before}
-    for router in routers:
-        app.include_router(router)
+    add()
     added = [route for route in app.router.routes if id(route) not in known]
     app.router.routes[:] = added + before
 
@@ -242,6 +280,7 @@ def create_app(
     checks = {"database": database_ready, **(readiness or {})}
 
     install_error_handlers(app)
+    install_openapi(app)  # security, error answers and files in /openapi.json; 405's Allow
     # Outermost last: HSTS and request ids go on every answer, also the refusals of the
     # body guard and the gate; a refused body never waits for (or holds) a place at the gate.
     install_concurrency_limit(app, POOL_CAPACITY - 2)
@@ -251,6 +290,8 @@ def create_app(
 
     for router in (*CORE_ROUTERS, *routers):
         app.include_router(router, prefix=API_PREFIX)
+    # Registered with Meta by its full path, so outside /api/v1 (like the courier webhooks).
+    app.include_router(notifications_webhook_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -9,6 +9,7 @@ picks up anything a crash left behind.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,8 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
+import orjson
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -95,7 +98,41 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# A pooled connection is pinged before use only when it sat idle this long: the hot paths
+# (webhooks, bookings) reuse connections within milliseconds and skip the round trip, while a
+# connection left over from before a database restart is found dead and replaced
+# (``_ping_if_idle``). A connection that dies while in use fails its statement once; SQLAlchemy
+# then invalidates the whole pool, so every other connection is replaced on its next checkout.
+PING_IF_IDLE_S = 2.0
+POOL_RECYCLE_S = 1800
+
+
+def _remember_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_IF_IDLE_S:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+    except Exception as exc:
+        # The pool discards this connection and checks out another (up to three times).
+        raise DisconnectionError(f"stale pooled connection: {exc!r}") from exc
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    kwargs.setdefault("json_serializer", _json_dumps)
+    kwargs.setdefault("json_deserializer", orjson.loads)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -105,13 +142,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("max_overflow", POOL_OVERFLOW)
         # Fail fast when the pool is dry: the API answers 503 + Retry-After (core.app).
         kwargs.setdefault("pool_timeout", 10)
-    return create_engine(url, **kwargs)
+        kwargs.setdefault("pool_recycle", POOL_RECYCLE_S)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine, "checkin", _remember_checkin)
+        event.listen(engine, "checkout", _ping_if_idle)
+    return engine
 
 
 def configure(url: str, **kwargs: Any) -> Engine:
@@ -150,9 +191,11 @@ def new_session() -> Session:
 # --- after-commit publishing -----------------------------------------------------------
 
 class NewOutboxRow(NamedTuple):
-    """An outbox row this transaction wrote: what the publisher sends once it is committed."""
+    """An outbox row this transaction wrote: what the publisher sends once it is committed.
+    ``id`` None: a task sent after commit without an outbox row of its own
+    (``core.outbox.send_after_commit``), nothing to mark."""
 
-    id: int
+    id: int | None
     task_name: str
     kwargs: dict[str, Any]
 

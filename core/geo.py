@@ -22,7 +22,8 @@ def _not_a_boolean(value: Any) -> Any:
     return value
 
 
-Latitude = Annotated[float, BeforeValidator(_not_a_boolean),
-                     Field(ge=LAT_RANGE[0], le=LAT_RANGE[1])]
-Longitude = Annotated[float, BeforeValidator(_not_a_boolean),
-                      Field(ge=LNG_RANGE[0], le=LNG_RANGE[1])]
+# The range before the validator: so it reaches the JSON schema as minimum/maximum.
+Latitude = Annotated[float, Field(ge=LAT_RANGE[0], le=LAT_RANGE[1]),
+                     BeforeValidator(_not_a_boolean)]
+Longitude = Annotated[float, Field(ge=LNG_RANGE[0], le=LNG_RANGE[1]),
+                      BeforeValidator(_not_a_boolean)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from core.db import NewOutboxRow, pending_outbox, utcnow
@@ -35,6 +35,17 @@ def enqueue(
         pending_outbox(session).append(
             NewOutboxRow(message.id, message.task_name, dict(message.kwargs)))
     return message
+
+
+def send_after_commit(session: Session, task_name: str, **kwargs: Any) -> None:
+    """Send ``task_name`` once this transaction commits, WITHOUT an outbox row.
+
+    Only for work whose own rows are the durable record and are re-driven by a sweeper when a
+    send is lost: tracking events stay ``pending`` until applied, and the delivery sweeper
+    re-drives pending events older than a few seconds. Writing an outbox row for them too
+    would store the same intent twice and cost a second transaction to mark it published.
+    """
+    pending_outbox(session).append(NewOutboxRow(None, task_name, _jsonable(kwargs)))
 
 
 def _jsonable(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -79,6 +90,10 @@ class OutboxRepository:
             .values(published_at=now, attempts=OutboxMessage.attempts + 1)
         )
         return result.rowcount or 0
+
+    def count_unpublished(self) -> int:
+        return int(self.session.scalar(select(func.count()).select_from(OutboxMessage)
+                                       .where(OutboxMessage.published_at.is_(None))) or 0)
 
     def mark_failed(self, message_id: int, error: str) -> None:
         self.session.execute(

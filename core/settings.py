@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import secrets
+from datetime import time
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
 ENV_PREFIX = "SIPOKE_"
+TEMPLATE_NAME = r"^[a-z0-9_]{1,512}$"  # WhatsApp message template names
 
 
 class Environment(StrEnum):
@@ -31,7 +33,11 @@ class Environment(StrEnum):
 class NotificationChannelName(StrEnum):
     console = "console"
     http = "http"
+    whatsapp = "whatsapp"
 
+
+DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_TILE_ATTRIBUTION = "© OpenStreetMap contributors"
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -53,7 +59,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     upload_dir: Path | None = None
     log_level: str = "INFO"
-    log_json: bool = True
+    # One JSON object a line; unset: JSON in production, readable text with timestamps
+    # elsewhere (`make run`).
+    log_json: bool | None = None
 
     # Auth
     session_ttl_hours: int = Field(default=24 * 14, ge=1)
@@ -78,6 +86,23 @@ class Settings(BaseSettings):
     notify_gateway_url: str | None = None
     notify_gateway_token: SecretStr | None = None
     notify_max_retries: int = Field(default=5, ge=0, le=20)
+    # WhatsApp Business Cloud API (SIPOKE_NOTIFY_CHANNEL=whatsapp): template messages sent
+    # from the office's own number (offices.whatsapp_phone_number_id) or this default one; a
+    # message WhatsApp cannot deliver goes once by SMS through the gateway above, when set.
+    whatsapp_access_token: SecretStr | None = None
+    whatsapp_phone_number_id: str | None = Field(default=None, pattern=r"^\d{5,32}$")
+    whatsapp_app_secret: SecretStr | None = None  # checks X-Hub-Signature-256 of receipts
+    whatsapp_verify_token: SecretStr | None = None  # answers Meta's hub.challenge
+    whatsapp_api_url: str = "https://graph.facebook.com/v23.0"
+    whatsapp_language: str = Field(default="id", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
+    # Approved template names: the sign-in code (an authentication template with a copy-code
+    # button), the handover PIN and every other message (utility templates).
+    whatsapp_template_otp: str = Field(default="sipoke_kode_masuk", pattern=TEMPLATE_NAME)
+    whatsapp_template_pin: str = Field(default="sipoke_pin_serah_terima", pattern=TEMPLATE_NAME)
+    whatsapp_template_status: str = Field(default="sipoke_pemberitahuan", pattern=TEMPLATE_NAME)
+    # How long after a WhatsApp send a "failed" receipt still sends the SMS instead; a code's
+    # text is kept (for that SMS) until WhatsApp reports it delivered or this window ends.
+    whatsapp_fallback_window_seconds: int = Field(default=900, ge=60, le=86400)
 
     # Workers
     task_soft_time_limit: int = Field(default=60, ge=1)
@@ -101,6 +126,14 @@ class Settings(BaseSettings):
     # not served (404) in production.
     metrics_token: SecretStr | None = None
 
+    # Maps on the pages (Leaflet): the tile server ({z}/{x}/{y}, {s} allowed) and the credit
+    # its licence asks for; the pages fall back to a plain grid when tiles cannot load. An
+    # optional Nominatim-compatible geocoder (GET {url}/search?format=json&q=...) adds an
+    # address search to the drop-off map. Their hosts are allowed by the pages' CSP.
+    map_tile_url: str = DEFAULT_TILE_URL
+    map_tile_attribution: str = Field(default=DEFAULT_TILE_ATTRIBUTION, max_length=300)
+    geocoder_url: str | None = None
+
     # Providers: free-form per-provider settings, validated by each adapter's own model.
     providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # Deployment-wide delivery defaults (SIPOKE_DELIVERY__TIME_BUDGET_MIN=90, ...), validated
@@ -109,6 +142,14 @@ class Settings(BaseSettings):
     # Seconds between delivery sweeps (polling claims, re-drives, watchdog, SLA timers).
     delivery_sweep_interval: float = Field(default=15.0, gt=0)
 
+    # Backups (core.backup): where `sipoke backup` and the nightly backup put their archives
+    # (default var/backups), whether beat makes one every night at ``backup_time`` (Asia/Jakarta)
+    # and how many nightly archives are kept.
+    backup_dir: Path | None = None
+    backup_nightly: bool = False
+    backup_time: time = time(2, 0)
+    backup_keep: int = Field(default=7, ge=1, le=365)
+
     # Benchmarks only (bench/): mount POST /bench/noop, the baseline of the webhook ingest
     # figure. Off everywhere else.
     bench_noop_endpoint: bool = False
@@ -116,6 +157,30 @@ class Settings(BaseSettings):
     @field_validator("base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("map_tile_url")
+    @classmethod
+    def _check_tile_url(cls, value: str) -> str:
+        if not value:  # empty (an unset compose variable): the OpenStreetMap default
+            return DEFAULT_TILE_URL
+        if not value.startswith(("http://", "https://")) or \
+                not all(part in value for part in ("{z}", "{x}", "{y}")):
+            raise ValueError("must be an http(s) URL with {z}, {x} and {y}")
+        return value
+
+    @field_validator("map_tile_attribution")
+    @classmethod
+    def _default_attribution(cls, value: str) -> str:
+        return value.strip() or DEFAULT_TILE_ATTRIBUTION
+
+    @field_validator("geocoder_url")
+    @classmethod
+    def _check_geocoder_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
@@ -149,6 +214,21 @@ class Settings(BaseSettings):
                     raise ValueError(f"{entry!r} is not an IP address or network") from None
         return ",".join(entries)
 
+    @field_validator("whatsapp_access_token", "whatsapp_app_secret", "whatsapp_verify_token",
+                     "whatsapp_phone_number_id", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # docker-compose passes an unset variable as "" (`${VAR:-}`): that means no value.
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return None if text == "" else value
+
+    @field_validator("whatsapp_api_url")
+    @classmethod
+    def _check_whatsapp_api_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https://")
+        return value.rstrip("/")
+
     @field_validator("metrics_token", mode="before")
     @classmethod
     def _check_metrics_token(cls, value: Any) -> Any:
@@ -180,11 +260,20 @@ class Settings(BaseSettings):
             self.broker_url = f"sqla+sqlite:///{(var / 'broker.sqlite3').as_posix()}"
         if self.upload_dir is None:
             self.upload_dir = var / "uploads"
+        if self.log_json is None:
+            self.log_json = self.env is Environment.production
+        if self.backup_dir is None:
+            self.backup_dir = var / "backups"
         if self.env is Environment.production and self.secret_key is None:
             raise ValueError("SIPOKE_SECRET_KEY is required when SIPOKE_ENV=production")
         if self.notify_channel is NotificationChannelName.http and not self.notify_gateway_url:
             raise ValueError(
                 "SIPOKE_NOTIFY_GATEWAY_URL is required when SIPOKE_NOTIFY_CHANNEL=http"
+            )
+        if self.notify_channel is NotificationChannelName.whatsapp \
+                and self.whatsapp_access_token is None:
+            raise ValueError(
+                "SIPOKE_WHATSAPP_ACCESS_TOKEN is required when SIPOKE_NOTIFY_CHANNEL=whatsapp"
             )
         if self.task_time_limit <= self.task_soft_time_limit:
             raise ValueError("SIPOKE_TASK_TIME_LIMIT must be above SIPOKE_TASK_SOFT_TIME_LIMIT")

@@ -1,7 +1,8 @@
 """Home delivery of finished documents: quotes, booking, tracking, failover, safe handover.
 
 :func:`install` plugs delivery into core (the handover port) and into the in-house provider
-(its update sink); the composition root calls it in the API and every worker process.
+(its update sink, and the lookup its job pages follow); the composition root calls it in the
+API and every worker process.
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ from __future__ import annotations
 
 def install() -> None:
     from core.requests.handover import register_delivery_port
+    from delivery.handover.service import delivery_state_for_reference
     from delivery.port import DeliveryService
     from delivery.tracking.service import inhouse_sink
-    from providers.inhouse.sink import set_update_sink
+    from providers.inhouse.sink import set_delivery_lookup, set_update_sink
 
     register_delivery_port(DeliveryService())
     set_update_sink(inhouse_sink)
+    set_delivery_lookup(delivery_state_for_reference)
 
 
 def routers() -> tuple:

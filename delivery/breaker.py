@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
 from delivery.models import CircuitState, ProviderCircuit
-from delivery.repository import insert_ignore
+from delivery.repository import CircuitRepository
 
 FAILURE_THRESHOLD = 5
 OPEN_FOR = timedelta(seconds=60)
@@ -28,16 +27,12 @@ PROBE_TIMEOUT = timedelta(seconds=60)
 
 
 def _row(session: Session, provider: str, *, lock: bool = False) -> ProviderCircuit:
-    stmt = select(ProviderCircuit).where(ProviderCircuit.provider == provider)
-    if lock:
-        stmt = stmt.with_for_update()
-    stmt = stmt.execution_options(populate_existing=True)
-    row = session.scalars(stmt).first()
+    circuits = CircuitRepository(session)
+    row = circuits.get(provider, lock=lock)
     if row is None:  # the provider's first call: create its row (once, across processes)
-        insert_ignore(session, ProviderCircuit, {"provider": provider, "state": "closed",
-                                                 "failures": 0, "total_failures": 0,
-                                                 "updated_at": utcnow()}, ["provider"])
-        row = session.scalars(stmt).one()
+        circuits.create(provider, utcnow())
+        row = circuits.get(provider, lock=lock)
+        assert row is not None
     return row
 
 
@@ -50,28 +45,14 @@ def allow(session: Session, provider: str, now: datetime | None = None) -> bool:
         return False
     if row.state == CircuitState.closed:
         return True
-    claimed = session.execute(
-        update(ProviderCircuit)
-        .where(ProviderCircuit.provider == provider, ProviderCircuit.state == row.state,
-               ProviderCircuit.retry_at.is_(None) if row.retry_at is None
-               else ProviderCircuit.retry_at == row.retry_at)
-        .values(state=CircuitState.half_open, retry_at=now + PROBE_TIMEOUT, updated_at=now)
-    ).rowcount
-    session.expire(row)
-    return bool(claimed)
+    return CircuitRepository(session).claim_probe(row, now=now, until=now + PROBE_TIMEOUT)
 
 
 def record_success(session: Session, provider: str) -> None:
     """Close the circuit and forget the failures. A closed circuit without failures (nearly
     every call) is not written at all: a write takes the provider's row lock until commit,
     and every booking of that provider would queue behind it."""
-    session.execute(
-        update(ProviderCircuit)
-        .where(ProviderCircuit.provider == provider,
-               or_(ProviderCircuit.state != CircuitState.closed, ProviderCircuit.failures > 0))
-        .values(state=CircuitState.closed, failures=0, opened_at=None, retry_at=None,
-                updated_at=utcnow())
-        .execution_options(synchronize_session=False))
+    CircuitRepository(session).close(provider, utcnow())
 
 
 def record_failure(session: Session, provider: str, error: str, *,
@@ -94,4 +75,4 @@ def record_failure(session: Session, provider: str, error: str, *,
 
 
 def snapshot(session: Session) -> list[ProviderCircuit]:
-    return list(session.scalars(select(ProviderCircuit).order_by(ProviderCircuit.provider)))
+    return CircuitRepository(session).all()

@@ -14,6 +14,7 @@ import uuid
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core import task_names
 from core.db import utcnow
 from core.errors import Conflict
 from core.models import DocumentRequest, HandoverMethod, User
@@ -33,12 +34,12 @@ from delivery.models import (
 )
 from delivery.models import DeliveryState as D
 from delivery.repository import DeliveryRepository
-from delivery.states import BEFORE_PICKUP, raise_alert, set_state
+from delivery.states import BEFORE_PICKUP, TURN_BACK_FROM, raise_alert, set_state
 from providers.status import DeliveryStatus as PS
 
-TASK_QUOTE = "delivery.quote"
-TASK_BOOK = "delivery.book"
-TASK_CANCEL_ATTEMPT = "delivery.cancel_attempt"
+TASK_QUOTE = task_names.DELIVERY_QUOTE
+TASK_BOOK = task_names.DELIVERY_BOOK
+TASK_CANCEL_ATTEMPT = task_names.DELIVERY_CANCEL_ATTEMPT
 
 # Provider status -> the delivery state it moves an outbound delivery to.
 OUTBOUND_TARGET: dict[PS, D] = {
@@ -77,12 +78,13 @@ def start_booking(session: Session, delivery: Delivery, quote: DeliveryQuote, *,
                               leg=Leg.outbound, provider=quote.provider,
                               reference=new_reference(), quote_id=quote.id,
                               status=AttemptStatus.pending, price=quote.price)
+    session.add(attempt)
     try:
-        with session.begin_nested():
-            session.add(attempt)
-            session.flush()
+        session.flush()
     except IntegrityError:
-        # The partial unique index: another attempt of this delivery is still active.
+        # The partial unique index: another attempt of this delivery is still active. No
+        # savepoint (two more round trips on every booking): no caller goes on after this
+        # Conflict, the boundary rolls the whole unit of work back.
         raise Conflict("Pengantaran ini sudah sedang dipesan.") from None
     set_state(session, delivery, D.booking, actor=actor,
               note=note or f"Memesan {gateway.display_name(quote.provider)}",
@@ -202,7 +204,7 @@ def on_provider_status(session: Session, delivery: Delivery, attempt: DeliveryAt
         return
     if status == PS.returned:
         finish_attempt(attempt, AttemptStatus.done)
-        if delivery.state in (D.courier_assigned, D.picked_up, D.in_transit):
+        if delivery.state in TURN_BACK_FROM:  # also before we heard of the pickup
             set_state(session, delivery, D.returning, note=reason)
         if delivery.state == D.returning:
             set_state(session, delivery, D.returned_to_office,

@@ -21,14 +21,32 @@ from functools import lru_cache
 from core.settings import Settings
 from providers import registry
 from providers.base import Capabilities, ProviderAdapter
+from providers.errors import TransientProviderError
+
+# Tasks retry on this (workers reach providers only through this door).
+__all__ = ["TransientProviderError"]
 
 _adapters: dict[tuple[int, str, str], ProviderAdapter] = {}
 _lock = threading.Lock()
 
 
+# Settings objects are immutable and cached (``core.settings.get_settings``): the key of a
+# provider's configuration is computed once per settings object, not on every webhook. The
+# entry holds the object itself, so its id cannot be reused while the entry lives.
+_keys: dict[int, tuple[Settings, dict[str | None, str]]] = {}
+
+
 def _config_key(settings: Settings, name: str | None = None) -> str:
-    conf = settings.providers if name is None else settings.providers.get(name, {})
-    return json.dumps(conf, sort_keys=True, default=str)
+    entry = _keys.get(id(settings))
+    if entry is None or entry[0] is not settings:
+        if len(_keys) > 16:  # tests build many settings objects
+            _keys.clear()
+        entry = _keys[id(settings)] = (settings, {})
+    key = entry[1].get(name)
+    if key is None:
+        conf = settings.providers if name is None else settings.providers.get(name, {})
+        key = entry[1][name] = json.dumps(conf, sort_keys=True, default=str)
+    return key
 
 
 def shared_adapter(name: str, settings: Settings) -> ProviderAdapter:

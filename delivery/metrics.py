@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 
 WEBHOOKS = Counter("sipoke_webhooks_total", "Provider webhooks received, by outcome",
                    ["provider", "outcome"])
@@ -47,8 +46,9 @@ class DatabaseCollector(Collector):
 
     def collect(self):
         from core.db import new_session
-        from core.models import OutboxMessage
-        from delivery.models import CircuitState, Delivery, ProviderCircuit
+        from core.outbox import OutboxRepository
+        from delivery.models import CircuitState
+        from delivery.repository import CircuitRepository, DeliveryRepository
 
         by_state = GaugeMetricFamily("sipoke_deliveries", "Deliveries by state",
                                      labels=["state"])
@@ -59,14 +59,12 @@ class DatabaseCollector(Collector):
                                     "Outbox messages not yet published (queue depth)")
         session = new_session()
         try:
-            for state, count in session.execute(
-                    select(Delivery.state, func.count()).group_by(Delivery.state)):
-                by_state.add_metric([str(state)], count)
+            for state, count in DeliveryRepository(session).count_by_state():
+                by_state.add_metric([state], count)
             level = {CircuitState.closed: 0, CircuitState.half_open: 1, CircuitState.open: 2}
-            for row in session.scalars(select(ProviderCircuit)):
+            for row in CircuitRepository(session).all():
                 breaker.add_metric([row.provider], level[CircuitState(row.state)])
-            backlog.add_metric([], session.scalar(select(func.count()).select_from(
-                OutboxMessage).where(OutboxMessage.published_at.is_(None))) or 0)
+            backlog.add_metric([], OutboxRepository(session).count_unpublished())
         finally:
             session.close()
         yield by_state

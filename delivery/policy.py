@@ -124,9 +124,7 @@ def update(session: Session, settings: Settings, actor: User, changes: dict[str,
     try:
         checked = Policy.model_validate({**defaults(settings), **merged})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ValidationFailed(".".join(str(p) for p in err["loc"]) or "body",
-                               str(err["msg"])) from None
+        raise ValidationFailed.from_errors(exc.errors()) from None
     stored = {k: checked.model_dump(mode="json")[k] for k in merged}
     if row is None:
         row = DeliveryPolicy(office_id=actor.office_id, settings=stored)

@@ -8,18 +8,22 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+import orjson
+from sqlalchemy import Select, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, lazyload, selectinload
 
 from delivery.models import (
     ACTIVE_ATTEMPT,
+    AttemptStatus,
+    CircuitState,
     Delivery,
     DeliveryAttempt,
     DeliveryQuote,
     DeliveryState,
     HandoverRecord,
     Leg,
+    ProviderCircuit,
     TrackingEvent,
 )
 
@@ -43,15 +47,45 @@ def insert_ignore(session: Session, model: type, values: dict[str, Any],
     return None if row is None else row[0]
 
 
+# The columns of a stored event (``tracking.service.event_row``) and their PostgreSQL types.
+_EVENT_COLUMNS: dict[str, str] = {
+    "provider": "varchar", "provider_event_id": "varchar", "provider_order_id": "varchar",
+    "reference": "varchar", "source": "varchar", "status": "varchar", "raw_status": "varchar",
+    "occurred_at": "timestamptz", "received_at": "timestamptz", "data": "json",
+    "body": "text", "headers": "json", "outcome": "varchar", "applied": "boolean",
+    "apply_tries": "integer"}
+_JSON_COLUMNS = frozenset(c for c, kind in _EVENT_COLUMNS.items() if kind == "json")
+# One statement text whatever the batch size: one array per column, unnested into rows. The
+# driver converts and prepares it once, where a multi-row VALUES list would be a new text
+# (parsed again, never prepared) for every batch size.
+_PG_INSERT_EVENTS = (  # the columns of _EVENT_COLUMNS, in its order (a test checks)
+    "INSERT INTO tracking_events (provider, provider_event_id, provider_order_id, "
+    "reference, source, status, raw_status, occurred_at, received_at, data, body, "
+    "headers, outcome, applied, apply_tries) SELECT * FROM "
+    "unnest(%(provider)s::varchar[], %(provider_event_id)s::varchar[], "
+    "%(provider_order_id)s::varchar[], %(reference)s::varchar[], %(source)s::varchar[], "
+    "%(status)s::varchar[], %(raw_status)s::varchar[], %(occurred_at)s::timestamptz[], "
+    "%(received_at)s::timestamptz[], %(data)s::json[], %(body)s::text[], "
+    "%(headers)s::json[], %(outcome)s::varchar[], %(applied)s::boolean[], "
+    "%(apply_tries)s::integer[]) ON CONFLICT (provider, provider_event_id) DO NOTHING "
+    "RETURNING provider, provider_event_id, id")
+
+
 def insert_events_ignore(session: Session, rows: list[dict[str, Any]]
                          ) -> dict[tuple[str, str], int]:
     """Many tracking events in one statement, each stored once: the ids of the rows that were
-    new, by (provider, provider_event_id). Every row must have the same keys."""
+    new, by (provider, provider_event_id). Every row has the keys of ``_EVENT_COLUMNS``."""
     if not rows:
         return {}
+    if session.get_bind().dialect.name == "postgresql":
+        params = {column: [row[column] for row in rows] for column in _EVENT_COLUMNS}
+        for column in _JSON_COLUMNS:
+            params[column] = [orjson.dumps(value).decode() for value in params[column]]
+        result = session.connection().exec_driver_sql(_PG_INSERT_EVENTS, params)
+        return {(p, e): i for p, e, i in result}
     table = TrackingEvent.__table__
-    # One cached statement, executed with many parameter sets: SQLAlchemy sends them as
-    # multi-row INSERTs ("insertmanyvalues") and gathers what RETURNING gave back.
+    # SQLite: one cached statement, executed with many parameter sets, which SQLAlchemy sends
+    # as multi-row INSERTs ("insertmanyvalues") and gathers what RETURNING gave back.
     stmt = (_insert(session)(table)
             .on_conflict_do_nothing(index_elements=["provider", "provider_event_id"])
             .returning(table.c.provider, table.c.provider_event_id, table.c.id))
@@ -204,6 +238,23 @@ class DeliveryRepository:
             stmt = stmt.with_for_update()
         return self.session.scalars(stmt.execution_options(populate_existing=True)).first()
 
+    def lock_with_delivery(self, attempt_id: uuid.UUID
+                           ) -> tuple[Delivery, DeliveryAttempt] | None:
+        """An attempt and its delivery, both locked in the house order (the delivery, then
+        the attempt), in two statements: the delivery is found through the attempt by a
+        subquery instead of loading the attempt twice."""
+        delivery = self.session.scalars(
+            select(Delivery)
+            .where(Delivery.id == select(DeliveryAttempt.delivery_id)
+                   .where(DeliveryAttempt.id == attempt_id).scalar_subquery())
+            .with_for_update()
+            .options(lazyload(Delivery.quotes), lazyload(Delivery.attempts))
+            .execution_options(populate_existing=True)).first()
+        if delivery is None:
+            return None
+        attempt = self.attempt(attempt_id, lock=True)
+        return None if attempt is None else (delivery, attempt)
+
     def active_attempt(self, delivery_id: uuid.UUID) -> DeliveryAttempt | None:
         return self.session.scalars(select(DeliveryAttempt).where(
             DeliveryAttempt.delivery_id == delivery_id,
@@ -240,6 +291,50 @@ class DeliveryRepository:
                 .order_by(DeliveryAttempt.updated_at).limit(limit))
         return list(self.session.scalars(stmt))
 
+    def searching_outbound(self) -> list[tuple[DeliveryAttempt, Delivery]]:
+        """Active outbound attempts of deliveries still looking for a courier (the
+        no-courier watchdog)."""
+        return [(a, d) for a, d in self.session.execute(
+            select(DeliveryAttempt, Delivery)
+            .join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
+            .where(DeliveryAttempt.status == AttemptStatus.active,
+                   DeliveryAttempt.leg == Leg.outbound,
+                   Delivery.state.in_([str(DeliveryState.booking),
+                                       str(DeliveryState.searching_courier)])))]
+
+    def quiet_attempts(self, *, quiet_since: datetime, now: datetime, limit: int
+                       ) -> list[uuid.UUID]:
+        """Active provider orders not heard of since ``quiet_since`` whose poll is due,
+        the longest quiet first."""
+        return list(self.session.scalars(
+            select(DeliveryAttempt.id).where(
+                DeliveryAttempt.status == AttemptStatus.active,
+                DeliveryAttempt.provider_order_id.is_not(None),
+                or_(DeliveryAttempt.last_update_at.is_(None),
+                    DeliveryAttempt.last_update_at < quiet_since),
+                or_(DeliveryAttempt.next_poll_at.is_(None), DeliveryAttempt.next_poll_at <= now))
+            .order_by(DeliveryAttempt.last_update_at).limit(limit)))
+
+    def claim_poll(self, attempt_id: uuid.UUID, *, now: datetime, next_poll_at: datetime
+                   ) -> bool:
+        """Move the attempt's next poll forward if it is due (one conditional update): two
+        beat runs never poll the same attempt twice."""
+        return bool(self.session.execute(
+            update(DeliveryAttempt)
+            .where(DeliveryAttempt.id == attempt_id,
+                   or_(DeliveryAttempt.next_poll_at.is_(None),
+                       DeliveryAttempt.next_poll_at <= now))
+            .values(next_poll_at=next_poll_at)).rowcount)
+
+    def count_by_state(self) -> list[tuple[str, int]]:
+        return [(str(state), int(count)) for state, count in self.session.execute(
+            select(Delivery.state, func.count()).group_by(Delivery.state))]
+
+    def last_quote_round(self, delivery_id: uuid.UUID) -> int:
+        """The number of the delivery's latest round of quotes, 0 before the first."""
+        return int(self.session.scalar(select(func.max(DeliveryQuote.round))
+                                       .where(DeliveryQuote.delivery_id == delivery_id)) or 0)
+
     def quote(self, quote_id: uuid.UUID) -> DeliveryQuote | None:
         return self.session.get(DeliveryQuote, quote_id)
 
@@ -267,6 +362,77 @@ class DeliveryRepository:
             grouped.setdefault(event.delivery_id, []).append(event)  # type: ignore[arg-type]
         return grouped
 
+    def events_to_apply(self, event_ids: Collection[int], *, lock: bool = False
+                        ) -> list[TrackingEvent]:
+        """The events among ``event_ids`` still waiting to be applied, in arrival order;
+        ``lock``: their rows locked (after their deliveries' and attempts', see
+        ``lock_deliveries``)."""
+        stmt = (select(TrackingEvent)
+                .where(TrackingEvent.id.in_(list(event_ids)),
+                       TrackingEvent.outcome.in_(["pending", "unmatched"]))
+                .order_by(TrackingEvent.id))
+        if lock:
+            stmt = stmt.with_for_update()
+        return list(self.session.scalars(stmt.execution_options(populate_existing=True)))
+
+    def events_to_retry(self, *, received_before: datetime, received_after: datetime,
+                        max_tries: int, limit: int) -> list[int]:
+        return list(self.session.scalars(
+            select(TrackingEvent.id).where(
+                TrackingEvent.outcome.in_(["pending", "unmatched"]),
+                TrackingEvent.received_at < received_before,
+                TrackingEvent.received_at > received_after,
+                TrackingEvent.apply_tries < max_tries)
+            .order_by(TrackingEvent.id).limit(limit)))
+
+    def forget_raw_bodies(self, *, received_before: datetime) -> int:
+        result = self.session.execute(
+            update(TrackingEvent)
+            .where(TrackingEvent.received_at < received_before, TrackingEvent.body != "")
+            .values(body="", headers={}))
+        return result.rowcount or 0
+
+    def count_apply_try(self, event_id: int) -> None:
+        self.session.execute(update(TrackingEvent).where(TrackingEvent.id == event_id)
+                             .values(apply_tries=TrackingEvent.apply_tries + 1)
+                             .execution_options(synchronize_session=False))
+
+    def attempts_for_orders(self, by_order: Collection[tuple[str, str]],
+                            by_reference: Collection[tuple[str, str]]
+                            ) -> tuple[dict[tuple[str, str], DeliveryAttempt],
+                                       dict[tuple[str, str], DeliveryAttempt]]:
+        """``attempt_for_order`` for many events at once: the attempts by (provider, its
+        order id) and by (provider, our reference), two queries at most."""
+        orders: dict[tuple[str, str], DeliveryAttempt] = {}
+        references: dict[tuple[str, str], DeliveryAttempt] = {}
+        if by_order:
+            for attempt in self.session.scalars(select(DeliveryAttempt).where(
+                    tuple_(DeliveryAttempt.provider, DeliveryAttempt.provider_order_id)
+                    .in_(list(by_order)))):
+                orders[(attempt.provider, attempt.provider_order_id)] = attempt  # type: ignore[index]
+        if by_reference:
+            for attempt in self.session.scalars(select(DeliveryAttempt).where(
+                    tuple_(DeliveryAttempt.provider, DeliveryAttempt.reference)
+                    .in_(list(by_reference)))):
+                references[(attempt.provider, attempt.reference)] = attempt
+        return orders, references
+
+    def lock_deliveries(self, delivery_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Delivery]:
+        """Many deliveries locked in one statement, in id order (so two batches never wait on
+        each other in a cycle); lock deliveries before their attempts, as everywhere."""
+        stmt = (select(Delivery).where(Delivery.id.in_(list(delivery_ids)))
+                .order_by(Delivery.id).with_for_update()
+                .options(lazyload(Delivery.quotes), lazyload(Delivery.attempts))
+                .execution_options(populate_existing=True))
+        return {d.id: d for d in self.session.scalars(stmt)}
+
+    def lock_attempts(self, attempt_ids: Collection[uuid.UUID]
+                      ) -> dict[uuid.UUID, DeliveryAttempt]:
+        stmt = (select(DeliveryAttempt).where(DeliveryAttempt.id.in_(list(attempt_ids)))
+                .order_by(DeliveryAttempt.id).with_for_update()
+                .execution_options(populate_existing=True))
+        return {a.id: a for a in self.session.scalars(stmt)}
+
     def handovers_for(self, delivery_id: uuid.UUID) -> list[HandoverRecord]:
         return list(self.session.scalars(
             select(HandoverRecord).where(HandoverRecord.delivery_id == delivery_id)
@@ -276,3 +442,50 @@ class DeliveryRepository:
         self.session.add(record)
         self.session.flush()
         return record
+
+
+class CircuitRepository:
+    """The providers' circuit rows (``delivery.breaker``), shared by every process."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, provider: str, *, lock: bool = False) -> ProviderCircuit | None:
+        stmt = select(ProviderCircuit).where(ProviderCircuit.provider == provider)
+        if lock:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt.execution_options(populate_existing=True)).first()
+
+    def create(self, provider: str, now: datetime) -> None:
+        """The provider's first row, once across processes."""
+        insert_ignore(self.session, ProviderCircuit,
+                      {"provider": provider, "state": "closed", "failures": 0,
+                       "total_failures": 0, "updated_at": now}, ["provider"])
+
+    def claim_probe(self, row: ProviderCircuit, *, now: datetime, until: datetime) -> bool:
+        """Half-open the circuit if nobody changed it since ``row`` was read: exactly one
+        caller wins the probe."""
+        claimed = self.session.execute(
+            update(ProviderCircuit)
+            .where(ProviderCircuit.provider == row.provider, ProviderCircuit.state == row.state,
+                   ProviderCircuit.retry_at.is_(None) if row.retry_at is None
+                   else ProviderCircuit.retry_at == row.retry_at)
+            .values(state=CircuitState.half_open, retry_at=until, updated_at=now)).rowcount
+        self.session.expire(row)
+        return bool(claimed)
+
+    def close(self, provider: str, now: datetime) -> None:
+        """Close the circuit and forget its failures; a closed circuit without failures is
+        not written at all (a write would take the row lock until commit)."""
+        self.session.execute(
+            update(ProviderCircuit)
+            .where(ProviderCircuit.provider == provider,
+                   or_(ProviderCircuit.state != CircuitState.closed,
+                       ProviderCircuit.failures > 0))
+            .values(state=CircuitState.closed, failures=0, opened_at=None, retry_at=None,
+                    updated_at=now)
+            .execution_options(synchronize_session=False))
+
+    def all(self) -> list[ProviderCircuit]:
+        return list(self.session.scalars(select(ProviderCircuit)
+                                         .order_by(ProviderCircuit.provider)))

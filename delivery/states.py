@@ -29,12 +29,17 @@ _COURIER_PATH = (D.searching_courier, D.courier_assigned, D.picked_up, D.in_tran
                  D.delivered)
 
 
+TURN_BACK_FROM = frozenset({D.booking, D.searching_courier, D.courier_assigned, D.picked_up,
+                            D.in_transit})
+
+
 def _forward(state: D) -> frozenset[D]:
     """Every later state of the courier path, plus a failed drop-off once it has left."""
     later = _COURIER_PATH[_COURIER_PATH.index(state) + 1:] if state in _COURIER_PATH \
         else _COURIER_PATH
-    # A courier can turn back once assigned (the provider reports it late, or out of order).
-    extra = {D.returning} if state in (D.courier_assigned, D.picked_up, D.in_transit) else set()
+    # A courier can turn back with the envelope. The provider may say so before we heard of
+    # the pickup (its earlier updates late, out of order or lost), so from the booking on.
+    extra = {D.returning} if state in TURN_BACK_FROM else set()
     return frozenset(later) | extra
 
 
@@ -60,9 +65,6 @@ TERMINAL = frozenset(s for s, targets in ALLOWED_TRANSITIONS.items() if not targ
 # Before the courier holds the envelope: cancel and failover are still possible.
 BEFORE_PICKUP = frozenset({D.quoting, D.awaiting_choice, D.booking, D.searching_courier,
                            D.courier_assigned})
-# A provider order runs in these states (polling, watchdog, SLA timers look here).
-WITH_PROVIDER = frozenset({D.booking, D.searching_courier, D.courier_assigned, D.picked_up,
-                           D.in_transit, D.returning, D.returning_originals})
 
 
 def can_transition(current: D, target: D) -> bool:

@@ -16,15 +16,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import task_names
 from core.db import utcnow
-from core.outbox import enqueue
+from core.outbox import enqueue, send_after_commit
 from core.settings import get_settings
 from delivery import policy
 from delivery.flow import TASK_BOOK, TASK_QUOTE, ensure_return_leg
-from delivery.models import AttemptStatus, Delivery, DeliveryAttempt, Leg
+from delivery.models import AttemptStatus
 from delivery.models import DeliveryState as D
 from delivery.quotes.service import expired_choices
 from delivery.repository import DeliveryRepository
@@ -32,7 +32,7 @@ from delivery.states import raise_alert
 from delivery.tracking.service import APPLY_BATCH_TASK, events_to_retry
 from providers.status import DeliveryStatus as PS
 
-GIVE_UP_TASK = "delivery.give_up_search"
+GIVE_UP_TASK = task_names.DELIVERY_GIVE_UP_SEARCH
 EVENT_RETRY_AFTER = timedelta(seconds=3)
 
 
@@ -62,8 +62,8 @@ def sweep(session: Session) -> dict[str, int]:
         counts["rebooked"] += 1
 
     event_ids = events_to_retry(session, older_than=EVENT_RETRY_AFTER)
-    if event_ids:
-        enqueue(session, APPLY_BATCH_TASK, event_ids=event_ids)
+    if event_ids:  # the events are their own record: this sweep sends them again if lost
+        send_after_commit(session, APPLY_BATCH_TASK, event_ids=event_ids)
         counts["events"] = len(event_ids)
 
     counts["watchdog"] = _watchdog(session, now)
@@ -77,13 +77,8 @@ def sweep(session: Session) -> dict[str, int]:
 
 def _watchdog(session: Session, now: datetime) -> int:
     cache: dict = {}
-    searching = session.execute(
-        select(DeliveryAttempt, Delivery).join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
-        .where(DeliveryAttempt.status == AttemptStatus.active,
-               DeliveryAttempt.leg == Leg.outbound,
-               Delivery.state.in_([str(D.booking), str(D.searching_courier)]))).all()
     count = 0
-    for attempt, delivery in searching:
+    for attempt, delivery in DeliveryRepository(session).searching_outbound():
         if attempt.provider_status and PS(attempt.provider_status) not in (
                 PS.booked, PS.searching_courier):
             continue

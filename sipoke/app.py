@@ -7,11 +7,12 @@ from fastapi import APIRouter, FastAPI
 import delivery
 import sipoke.models  # noqa: F401 - register every mapper before the first query
 from core import db
-from core.app import create_app, include_first
+from core.app import add_routes_first, create_app
+from core.backup import status as backup_status
 from core.settings import Settings, get_settings
 from providers.inhouse.endpoints import router as courier_router
+from sipoke.wiring import wire
 from web import app as web
-from workers.enqueue import publish_after_commit
 
 
 def broker_ready() -> None:
@@ -21,23 +22,17 @@ def broker_ready() -> None:
         conn.ensure_connection(max_retries=1, timeout=2)
 
 
-def install_process_hooks(settings: Settings) -> None:
-    """Process-wide wiring the app relies on (tests re-run it around a cached app)."""
-    db.get_engine()
-    if settings.outbox_publish_after_commit:
-        db.set_after_commit_publisher(publish_after_commit)
-    delivery.install()  # core's handover port and the in-house update sink
-
-
 def build_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    install_process_hooks(settings)
+    db.get_engine()
+    wire(settings)
     app = create_app(settings, routers=(courier_router, *delivery.routers()),
                      readiness={"broker": broker_ready})
     web.mount(app)  # the pages: a presentation layer over the same services
     # Webhooks and /metrics are matched first: the busiest callers, and a route table walk
     # past every page and API route costs each of them more than storing its event.
-    include_first(app, *delivery.root_routers(), *_bench_routers(settings))
+    add_routes_first(app, *delivery.root_routers(), *_bench_routers(settings))
+    backup_status.install_collector()  # /metrics: when the last backup succeeded
     return app
 
 

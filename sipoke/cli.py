@@ -14,6 +14,8 @@ COMMAND_MODULES = [
     "sipoke.commands.admin",
     "sipoke.commands.providers",
     "sipoke.commands.sandbox",
+    "sipoke.commands.backup",
+    "sipoke.commands.doctor",
 ]
 
 
@@ -29,7 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        get_settings()
+        if not getattr(args, "loads_settings_itself", False):  # sipoke doctor reports them
+            settings = get_settings()
+            if getattr(args, "wired", True):
+                # Commands run with the product wired; their commits are left to the relay
+                # (the long-running processes publish at once, see sipoke.commands.serve).
+                from sipoke.wiring import wire
+
+                wire(settings, publish_after_commit=False)
         return int(args.handler(args) or 0)
     except SettingsError as exc:
         print(f"sipoke: {exc}", file=sys.stderr)

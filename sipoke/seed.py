@@ -68,14 +68,20 @@ STAFF = [
               "Lurah Mekarjaya"),
     DemoStaff("mekarjaya", Role.operator, "operator.mekarjaya", "demo-operator-123",
               "Rina Operator"),
+    # A head for every RW a demo resident lives in (RESIDENTS), or their cover letters wait
+    # for nobody: Siti in RW 005, Agus in RW 002, Dewi in Abadijaya's RW 001.
     DemoStaff("mekarjaya", Role.rw_admin, "rw05.mekarjaya", "demo-rw-12345", "Pak Ketua RW 05",
               rw="005"),
+    DemoStaff("mekarjaya", Role.rw_admin, "rw02.mekarjaya", "demo-rw-12345", "Bu Ketua RW 02",
+              rw="002"),
     DemoStaff("mekarjaya", Role.courier, "kurir.mekarjaya", "demo-kurir-123", "Budi Kurir",
               phone="+6281311110001"),
     DemoStaff("abadijaya", Role.office_admin, "admin.abadijaya", "demo-admin-123",
               "Lurah Abadijaya"),
     DemoStaff("abadijaya", Role.operator, "operator.abadijaya", "demo-operator-123",
               "Dedi Operator"),
+    DemoStaff("abadijaya", Role.rw_admin, "rw01.abadijaya", "demo-rw-12345", "Pak Ketua RW 01",
+              rw="001"),
 ]
 
 RESIDENTS = [
@@ -90,8 +96,16 @@ RESIDENTS = [
                          lat=-6.3861, lng=106.8355),
 ]
 
+def seed_rw_heads(session: Session, settings: Settings) -> None:
+    """Demo data made before every RW head was in ``STAFF`` gets the missing ones."""
+    users = UserRepository(session)
+    for staff in STAFF:
+        if staff.role == Role.rw_admin and users.by_username(staff.username) is None:
+            _add_staff(session, settings, staff)
+
+
 # Other packages append their own demo steps (catalog, couriers...).
-EXTRA_STEPS: list = []
+EXTRA_STEPS: list = [seed_rw_heads]
 # Core's own: every office's service catalog, and a finished demo request for Siti.
 EXTRA_STEPS += [seed_catalogs, seed_finished_request]
 EXTRA_STEPS += [seed_courier_profiles]  # providers/inhouse: demo couriers on duty
@@ -108,10 +122,7 @@ def seed_demo(settings: Settings) -> bool:
         for office in OFFICES:
             create_office(session, office, actor=None)
         for staff in STAFF:
-            create_staff(session, settings, StaffCreate(
-                role=staff.role, full_name=staff.full_name, username=staff.username,
-                password=staff.password, phone=staff.phone, rw=staff.rw, office=staff.office,
-            ), actor=None)
+            _add_staff(session, settings, staff)
         for resident in RESIDENTS:
             _add_resident(session, settings, resident)
         _run_extra(session, settings)
@@ -121,6 +132,13 @@ def seed_demo(settings: Settings) -> bool:
 def _run_extra(session: Session, settings: Settings) -> None:
     for step in EXTRA_STEPS:
         step(session, settings)
+
+
+def _add_staff(session: Session, settings: Settings, staff: DemoStaff) -> User:
+    return create_staff(session, settings, StaffCreate(
+        role=staff.role, full_name=staff.full_name, username=staff.username,
+        password=staff.password, phone=staff.phone, rw=staff.rw, office=staff.office,
+    ), actor=None)
 
 
 def _add_resident(session: Session, settings: Settings, data: ResidentRegistration) -> User:

@@ -154,7 +154,10 @@ def engine(backend: str, var_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
     monkeypatch.setenv("SIPOKE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     reset_settings_cache()
     core_db.use_engine(engine)
-    core_db.set_after_commit_publisher(None)
+    from tests.fixtures import SENT_AFTER_COMMIT, record_sent_after_commit
+
+    SENT_AFTER_COMMIT.clear()
+    core_db.set_after_commit_publisher(record_sent_after_commit)
     yield engine
     _empty_all_tables(engine)
     reset_settings_cache()

@@ -27,7 +27,7 @@ def _differences(engine: Engine) -> list:
 
 def test_migrated_schema_equals_the_models(engine: Engine) -> None:
     diff = _differences(engine)
-    assert diff == [], "run scripts/regen-initial-migration; differences:\n" + "\n".join(
+    assert diff == [], "add a revision with scripts/new-migration; differences:\n" + "\n".join(
         map(str, diff))
 
 

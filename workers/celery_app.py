@@ -14,12 +14,13 @@ from __future__ import annotations
 from celery import Celery
 from celery.signals import worker_process_init
 
+from core import task_names
 from core.settings import Settings, get_settings
 
 QUEUES = ("default", "dispatch", "tracking", "notifications")
 MAX_RETRY_DELAY = 300  # seconds; far below the visibility timeout
 TASK_MODULES = ("workers.tasks", "workers.request_tasks", "workers.inhouse_tasks",
-                "workers.delivery_tasks")
+                "workers.delivery_tasks", "workers.heartbeat", "workers.backup_tasks")
 
 
 def celery_config(settings: Settings) -> dict:
@@ -50,12 +51,8 @@ def celery_config(settings: Settings) -> dict:
         "task_default_queue": "default",
         "task_queues": None,
         "task_create_missing_queues": True,
-        "task_routes": {
-            "notifications.*": {"queue": "notifications"},
-            "dispatch.*": {"queue": "dispatch"},
-            "delivery.*": {"queue": "dispatch"},
-            "tracking.*": {"queue": "tracking"},
-        },
+        "task_routes": {pattern: {"queue": queue}
+                        for pattern, queue in task_names.ROUTES.items()},
         "timezone": "UTC",
         "enable_utc": True,
         "worker_hijack_root_logger": False,

@@ -10,24 +10,19 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-import delivery
+from core import task_names
 from delivery.booking.service import book_attempt, cancel_at_provider, give_up_search
+from delivery.gateway import TransientProviderError
 from delivery.quotes.service import refresh_quotes
 from delivery.sweeper import sweep
 from delivery.tracking.polling import claim_due, poll_attempt
 from delivery.tracking.service import (
     APPLY_BATCH_TASK,
-    APPLY_TASK,
-    apply_event,
     apply_events,
     purge_raw_bodies,
 )
-from providers.errors import TransientProviderError
 from workers.base import db_task, retry_or_give_up
 from workers.celery_app import app
-
-# Core's handover port and the in-house sink must be registered in every worker process.
-delivery.install()
 
 
 def boundary_task(name: str, *, max_retries: int = 6, **options: Any):
@@ -50,34 +45,29 @@ def boundary_task(name: str, *, max_retries: int = 6, **options: Any):
     return decorator
 
 
-@boundary_task("delivery.quote")
+@boundary_task(task_names.DELIVERY_QUOTE)
 def quote(delivery_id: str) -> str:
     return refresh_quotes(uuid.UUID(delivery_id))
 
 
-@boundary_task("delivery.book")
+@boundary_task(task_names.DELIVERY_BOOK)
 def book(attempt_id: str) -> str:
     return book_attempt(uuid.UUID(attempt_id))
 
 
-@boundary_task("delivery.cancel_attempt")
+@boundary_task(task_names.DELIVERY_CANCEL_ATTEMPT)
 def cancel_attempt(attempt_id: str, reason: str = "") -> str:
     return cancel_at_provider(uuid.UUID(attempt_id), reason)
 
 
-@boundary_task("delivery.give_up_search")
+@boundary_task(task_names.DELIVERY_GIVE_UP_SEARCH)
 def give_up(attempt_id: str) -> str:
     return give_up_search(uuid.UUID(attempt_id))
 
 
-@boundary_task("tracking.poll", max_retries=3)
+@boundary_task(task_names.TRACKING_POLL, max_retries=3)
 def poll(attempt_id: str) -> str:
     return poll_attempt(uuid.UUID(attempt_id))
-
-
-@db_task(APPLY_TASK)  # single events queued before batches existed
-def apply(session: Session, event_id: int) -> str:
-    return apply_event(session, int(event_id))
 
 
 @app.task(name=APPLY_BATCH_TASK)
@@ -86,16 +76,16 @@ def apply_batch(event_ids: list[int]) -> dict[str, int]:
     return apply_events(event_ids)
 
 
-@db_task("tracking.poll_due")
+@db_task(task_names.TRACKING_POLL_DUE)
 def poll_due(session: Session) -> int:
     return len(claim_due(session))
 
 
-@db_task("delivery.sweep")
+@db_task(task_names.DELIVERY_SWEEP)
 def sweep_deliveries(session: Session) -> dict[str, int]:
     return sweep(session)
 
 
-@db_task("tracking.purge_raw")
+@db_task(task_names.TRACKING_PURGE_RAW)
 def purge_raw(session: Session) -> int:
     return purge_raw_bodies(session)

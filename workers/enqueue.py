@@ -55,18 +55,22 @@ def publish_new(rows: list[NewOutboxRow]) -> int:
     """Send rows this process has just committed, through one broker connection, then mark
     them in one statement. No select and no lock: the relay takes only rows older than a few
     seconds, so it meets these only if this send is late, and then both send; idempotent
-    tasks absorb that. A row whose send failed stays for the relay."""
+    tasks absorb that. A row whose send failed stays for the relay. Rows without an id
+    (``core.outbox.send_after_commit``) are sent only: their work is re-driven elsewhere."""
     from workers.celery_app import app
 
     sent: list[int] = []
+    done = 0
     try:
         with app.producer_or_acquire() as producer:
             for row in rows:
                 app.send_task(row.task_name, kwargs=row.kwargs, producer=producer)
-                sent.append(row.id)
-    except Exception as exc:  # broker down: the rest waits for the relay
+                done += 1
+                if row.id is not None:
+                    sent.append(row.id)
+    except Exception as exc:  # broker down: the rest waits for the relay (or the sweeper)
         log.warning("outbox publish failed",
-                    extra={"sent": len(sent), "left": len(rows) - len(sent), "error": repr(exc)})
+                    extra={"sent": done, "left": len(rows) - done, "error": repr(exc)})
     if not sent:
         return 0
     session = new_session()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from core import task_names
 from core.settings import get_settings
 from providers.inhouse import service
 from providers.inhouse.config import InhouseSettings
 from workers.base import db_task
 
 
-@db_task("inhouse.sweep_offers", max_retries=0)
+@db_task(task_names.INHOUSE_SWEEP_OFFERS, max_retries=0)
 def sweep_offers(session: Session) -> dict[str, int]:
     """Expire offers past their deadline, offer those jobs to the next nearest courier, and
     end searches past their deadline as no_courier. Idempotent; a missed run only delays."""

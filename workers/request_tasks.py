@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from core import task_names
 from core.requests.retention import purge_uploads
 from core.settings import get_settings
 from core.storage import storage_from_settings
 from workers.base import db_task
 
-PURGE_UPLOADS = "requests.purge_uploads"
+PURGE_UPLOADS = task_names.REQUESTS_PURGE_UPLOADS
 
 
 @db_task(PURGE_UPLOADS)

@@ -26,6 +26,7 @@ from core.deps import (
     SettingsDep,
 )
 from core.models import Role
+from core.openapi import errors
 from core.settings import Settings
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
@@ -56,7 +57,8 @@ def _token_out(issued: service.IssuedSession, settings: Settings, response: Resp
     )
 
 
-@auth_router.post("/register", status_code=status.HTTP_201_CREATED, response_model=OtpSent)
+@auth_router.post("/register", status_code=status.HTTP_201_CREATED, response_model=OtpSent,
+                  responses=errors(404, 429))
 def register(data: ResidentRegistration, session: SessionDep, settings: SettingsDep,
              ip: ClientIp) -> OtpSent:
     """Register a resident of an office; a sign-in code goes to the phone. A phone that
@@ -66,14 +68,15 @@ def register(data: ResidentRegistration, session: SessionDep, settings: Settings
     return OtpSent(message=service.REGISTERED, expires_in=settings.otp_ttl_seconds)
 
 
-@auth_router.post("/otp", status_code=status.HTTP_202_ACCEPTED, response_model=OtpSent)
+@auth_router.post("/otp", status_code=status.HTTP_202_ACCEPTED, response_model=OtpSent,
+                  responses=errors(429))
 def request_code(data: PhoneIn, session: SessionDep, settings: SettingsDep,
                  ip: ClientIp) -> OtpSent:
     service.request_otp(session, settings, phone=data.phone, client_ip=ip)
     return OtpSent(message=service.OTP_SENT, expires_in=settings.otp_ttl_seconds)
 
 
-@auth_router.post("/otp/verify", response_model=TokenOut)
+@auth_router.post("/otp/verify", response_model=TokenOut, responses=errors(401, 429))
 def verify_code(data: OtpVerify, session: SessionDep, settings: SettingsDep, ip: ClientIp,
                 response: Response, cookie: CookieOption = False) -> TokenOut:
     issued = service.verify_otp(session, settings, phone=data.phone, code=data.code,
@@ -81,7 +84,7 @@ def verify_code(data: OtpVerify, session: SessionDep, settings: SettingsDep, ip:
     return _token_out(issued, settings, response, cookie=cookie)
 
 
-@auth_router.post("/login", response_model=TokenOut)
+@auth_router.post("/login", response_model=TokenOut, responses=errors(401, 429))
 def login(data: PasswordLogin, session: SessionDep, settings: SettingsDep, ip: ClientIp,
           response: Response, cookie: CookieOption = False) -> TokenOut:
     """Staff sign-in with username and password."""
@@ -110,7 +113,8 @@ def list_users(actor: AdminUser, session: SessionDep,
     return [UserOut.model_validate(u) for u in users]
 
 
-@users_router.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+@users_router.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserOut,
+                   responses=errors(404))
 def create_user(data: StaffCreate, actor: AdminUser, session: SessionDep,
                 settings: SettingsDep) -> UserOut:
     return UserOut.model_validate(service.create_staff(session, settings, data, actor=actor))

@@ -5,10 +5,23 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.identity import IdentityError, normalize_phone, validate_nik
+from core.identity import PROVINCE_CODES, IdentityError, normalize_phone, validate_nik
 from core.models.accounts import Role
 
 RT_RW = r"^\d{1,3}$"
+# An Indonesian mobile number as people write it (0812..., 62812..., +62812...): what the
+# schema promises is accepted. The validator is more lenient (spaces, hyphens, landlines), so
+# the pattern is documented, not enforced.
+MOBILE_PHONE = r"^(?:\+62|62|0)8[1-35-9][0-9]{7,10}$"
+PHONE_DOC = {"pattern": MOBILE_PHONE}
+# A NIK of the shape validate_nik checks (province, regency, district, a birth day that
+# exists in every month, serial), written as 16 digits; documented, since separators are
+# accepted too.
+NIK_SHAPE = (r"^(?:" + "|".join(str(code) for code in sorted(PROVINCE_CODES)) + r")"
+             r"(?:0[1-9]|[1-9]\d){2}(?:0[1-9]|1\d|2[0-8]|4[1-9]|5\d|6[0-8])(?:0[1-9]|1[0-2])\d{2}"
+             r"(?:[1-9]\d{3}|0[1-9]\d{2}|00[1-9]\d|000[1-9])$")
+# Office slugs are made with this pattern (core.offices.schemas.OfficeCreate).
+OFFICE_SLUG = r"^[a-z0-9-]{3,60}$"
 
 
 def _pad3(value: str) -> str:
@@ -16,7 +29,9 @@ def _pad3(value: str) -> str:
 
 
 class PhoneIn(BaseModel):
-    phone: str = Field(min_length=6, max_length=24, examples=["081234567890"])
+    phone: str = Field(min_length=6, max_length=24, examples=["081234567890"],
+                       description="Indonesian number: 08..., 628... or +628...",
+                       json_schema_extra=PHONE_DOC)
 
     @field_validator("phone")
     @classmethod
@@ -28,8 +43,10 @@ class PhoneIn(BaseModel):
 
 
 class ResidentRegistration(PhoneIn):
-    office: str = Field(min_length=1, max_length=60, description="Office slug, e.g. mekarjaya")
-    nik: str = Field(min_length=16, max_length=24, examples=["3276015708900001"])
+    office: str = Field(min_length=3, max_length=60, pattern=OFFICE_SLUG,
+                        description="Office slug, e.g. mekarjaya")
+    nik: str = Field(min_length=16, max_length=24, examples=["3276015708900001"],
+                     json_schema_extra={"pattern": NIK_SHAPE})
     full_name: str = Field(min_length=2, max_length=120)
     address: str = Field(min_length=5, max_length=500)
     rt: str = Field(pattern=RT_RW)
@@ -72,10 +89,12 @@ class StaffCreate(BaseModel):
     role: Role
     full_name: str = Field(min_length=2, max_length=120)
     username: str = Field(min_length=3, max_length=60, pattern=r"^[a-z0-9._-]+$")
-    password: str = Field(min_length=8, max_length=200)
-    phone: str | None = Field(default=None, max_length=24)
+    password: str = Field(min_length=8, max_length=200,
+                          description="At least SIPOKE_PASSWORD_MIN_LENGTH characters (10)")
+    phone: str | None = Field(default=None, max_length=24, json_schema_extra=PHONE_DOC)
     rw: str | None = Field(default=None, pattern=RT_RW)
-    office: str | None = Field(default=None, description="Office slug (platform admins only)")
+    office: str | None = Field(default=None, pattern=OFFICE_SLUG,
+                               description="Office slug (platform admins only)")
 
     @field_validator("phone")
     @classmethod

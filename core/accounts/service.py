@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -250,9 +251,11 @@ def create_staff(session: Session, settings: Settings, data: StaffCreate, *,
 
 
 def visible_users(session: Session, actor: User, *, role: Role | None, limit: int,
-                  offset: int) -> list[User]:
-    office_id = None if actor.role == Role.platform_admin else actor.office_id
-    return UserRepository(session).list_office(office_id, roles=[role] if role else None,
+                  offset: int, office_id: uuid.UUID | None = None) -> list[User]:
+    """An office admin sees their office's users; a platform admin every office's, or one
+    office's (``office_id``)."""
+    scope = office_id if actor.role == Role.platform_admin else actor.office_id
+    return UserRepository(session).list_office(scope, roles=[role] if role else None,
                                                limit=limit, offset=offset)
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -16,11 +17,23 @@ class Requirement(BaseModel):
     original: bool = Field(default=False, description="The original is shown at handover")
 
 
+# What the resident types into a form field: a line of text, a longer text, a date picked
+# from a calendar (stored as YYYY-MM-DD) or a whole number.
+FIELD_TYPES = ("text", "long_text", "date", "number")
+FieldType = Literal["text", "long_text", "date", "number"]
+
+
 class FormField(BaseModel):
     name: str = Field(pattern=CODE)
     label: str = Field(min_length=2, max_length=160)
     required: bool = True
     max_length: int = Field(default=200, ge=1, le=2000)
+    type: FieldType = Field(default="text", description="text, long_text, date (YYYY-MM-DD) "
+                                                        "or number")
+
+
+DUPLICATES = {"code": "Ada dua persyaratan dengan kode yang sama.",
+              "name": "Ada dua isian formulir dengan nama yang sama."}
 
 
 def _unique(items: list[Requirement] | list[FormField] | None, attr: str) -> None:
@@ -28,7 +41,7 @@ def _unique(items: list[Requirement] | list[FormField] | None, attr: str) -> Non
         return
     keys = [getattr(i, attr) for i in items]
     if len(keys) != len(set(keys)):
-        raise ValueError(f"duplicate {attr} in list")
+        raise ValueError(DUPLICATES[attr])
 
 
 class ServiceFields(BaseModel):

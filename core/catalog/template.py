@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.models.catalog import COVER_LETTER_REQUIREMENT
+
 ADMINDUK = "UU No. 23 Tahun 2006 jo. UU No. 24 Tahun 2013 tentang Administrasi Kependudukan"
 PERPRES_96 = ("Perpres No. 96 Tahun 2018 tentang Persyaratan dan Tata Cara Pendaftaran "
               "Penduduk dan Pencatatan Sipil")
@@ -22,14 +24,19 @@ def req(code: str, name: str, *, upload: bool = True, original: bool = False) ->
     return {"code": code, "name": name, "upload": upload, "original": original}
 
 
-def field(name: str, label: str, *, required: bool = True, max_length: int = 200
-          ) -> dict[str, Any]:
-    return {"name": name, "label": label, "required": required, "max_length": max_length}
+def field(name: str, label: str, *, required: bool = True, max_length: int = 200,
+          kind: str = "text") -> dict[str, Any]:
+    """A form field; ``kind`` is its ``type`` (``core.catalog.schemas.FIELD_TYPES``)."""
+    if max_length > 200 and kind == "text":
+        kind = "long_text"
+    return {"name": name, "label": label, "required": required, "max_length": max_length,
+            "type": kind}
 
 
 KTP = req("ktp", "KTP-el pemohon", original=True)
 KK = req("kk", "Kartu Keluarga", original=True)
-PENGANTAR_RT_RW = req("pengantar_rt_rw", "Surat pengantar RT/RW", upload=False)
+# Issued in the system by the head of the resident's RW (core.requests.cover_letters).
+PENGANTAR_RT_RW = req(COVER_LETTER_REQUIREMENT, "Surat pengantar RT/RW", upload=False)
 PURPOSE = field("keperluan", "Keperluan surat")
 
 STANDARD_FLOW = [
@@ -80,7 +87,8 @@ TEMPLATE: list[dict[str, Any]] = [
         "requirements": [req("surat_lahir", "Surat keterangan lahir dari bidan/rumah sakit",
                              original=True), KK, KTP,
                          req("buku_nikah", "Buku nikah orang tua", original=True)],
-        "fields": [field("nama_anak", "Nama anak"), field("tanggal_lahir", "Tanggal lahir anak")],
+        "fields": [field("nama_anak", "Nama anak"),
+                   field("tanggal_lahir", "Tanggal lahir anak", kind="date")],
         "processing_days": 1,
     },
     {
@@ -93,7 +101,7 @@ TEMPLATE: list[dict[str, Any]] = [
                          req("ktp_almarhum", "KTP-el almarhum", original=True), KK,
                          req("ktp_pelapor", "KTP-el pelapor")],
         "fields": [field("nama_almarhum", "Nama almarhum"),
-                   field("tanggal_meninggal", "Tanggal meninggal")],
+                   field("tanggal_meninggal", "Tanggal meninggal", kind="date")],
         "processing_days": 1, "needs_cover_letter": True,
     },
     {
@@ -148,7 +156,7 @@ TEMPLATE: list[dict[str, Any]] = [
                          req("akta_cerai", "Akta cerai/kematian pasangan (jika pernah menikah)",
                              upload=False)],
         "fields": [field("nama_calon", "Nama calon pasangan"),
-                   field("tanggal_akad", "Rencana tanggal akad")],
+                   field("tanggal_akad", "Rencana tanggal akad", kind="date")],
         "processing_days": 2, "needs_cover_letter": True,
     },
     {
@@ -175,7 +183,8 @@ TEMPLATE: list[dict[str, Any]] = [
                        "biaya.",
         "legal_basis": [PP_KELURAHAN],
         "requirements": [KTP, KK],
-        "fields": [PURPOSE, field("penghasilan", "Perkiraan penghasilan per bulan (Rp)")],
+        "fields": [PURPOSE, field("penghasilan", "Perkiraan penghasilan per bulan (Rp)",
+                                   kind="number")],
         "processing_days": 1, "needs_cover_letter": True,
     },
     {

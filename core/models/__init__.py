@@ -2,7 +2,7 @@
 other packages' models after these."""
 
 from core.models.accounts import AuthSession, OtpChallenge, Role, User
-from core.models.audit import AuditEvent
+from core.models.audit import AuditEvent, UploadAccess
 from core.models.catalog import Service
 from core.models.limits import AttemptCounter
 from core.models.notifications import Notification, NotificationStatus
@@ -35,6 +35,7 @@ __all__ = [
     "RequestUpload",
     "Role",
     "Service",
+    "UploadAccess",
     "UploadKind",
     "User",
 ]

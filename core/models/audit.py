@@ -30,3 +30,20 @@ class AuditEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     request_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class UploadAccess(Base):
+    """Who opened which scan, when: the access record of personal papers. Kept apart from
+    the audit log, which tells the story of a request; append-only."""
+
+    __tablename__ = "upload_access_log"
+    __table_args__ = (Index("ix_upload_access_log_request", "request_id", "viewed_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    office_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("offices.id"), index=True)
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("document_requests.id"))
+    upload_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("request_uploads.id"))
+    actor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    http_request_id: Mapped[str | None] = mapped_column(String(64))
+    viewed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -29,6 +29,9 @@ class Office(UUIDPk, Timestamped, Base):
     rt_rw: Mapped[dict[str, Any]] = mapped_column(default=dict)
     phone: Mapped[str | None] = mapped_column(String(20))
     whatsapp: Mapped[str | None] = mapped_column(String(20))
+    # The office's own sender on the WhatsApp Cloud API (Meta's phone number id); without it
+    # messages go from the deployment's SIPOKE_WHATSAPP_PHONE_NUMBER_ID.
+    whatsapp_phone_number_id: Mapped[str | None] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(120))
     timezone: Mapped[str] = mapped_column(String(40), default="Asia/Jakarta")
     is_active: Mapped[bool] = mapped_column(default=True)

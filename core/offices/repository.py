@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,9 +12,6 @@ class OfficeRepository:
 
     def by_slug(self, slug: str) -> Office | None:
         return self.session.scalar(select(Office).where(Office.slug == slug))
-
-    def by_id(self, office_id: uuid.UUID) -> Office | None:
-        return self.session.get(Office, office_id)
 
     def list(self, *, active_only: bool = True) -> list[Office]:
         stmt = select(Office).order_by(Office.name)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from core.formatting import DEFAULT_ZONE, OFFICE_ZONES
 from core.geo import Latitude, Longitude
 from core.patching import PatchModel
 
@@ -21,11 +22,12 @@ Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, 
 def _check_hours(value: dict[str, Any]) -> dict[str, Any]:
     for day, span in value.items():
         if day not in DAYS:
-            raise ValueError(f"unknown day '{day}' (use {', '.join(DAYS)})")
+            raise ValueError(f"Hari tidak dikenal: '{day}' (pakai {', '.join(DAYS)}).")
         if (not isinstance(span, list) or len(span) != 2
                 or not all(isinstance(t, str) and _HHMM.match(t) for t in span)
                 or span[0] >= span[1]):
-            raise ValueError(f"hours for '{day}' must be [\"HH:MM\", \"HH:MM\"], opening first")
+            raise ValueError("Jam layanan tidak valid: isi jam buka dan tutup (JJ:MM), "
+                             "jam buka lebih awal.")
     return value
 
 
@@ -33,9 +35,9 @@ def _check_rt_rw(value: dict[str, Any]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for rw, rts in value.items():
         if not re.fullmatch(r"\d{1,3}", str(rw)) or not isinstance(rts, list):
-            raise ValueError("rt_rw maps an RW number to a list of RT numbers")
+            raise ValueError("Tulis nomor RW lalu daftar nomor RT-nya.")
         if not all(re.fullmatch(r"\d{1,3}", str(rt)) for rt in rts):
-            raise ValueError(f"RT numbers of RW {rw} must be 1-3 digits")
+            raise ValueError("Nomor RT terdiri dari 1-3 angka.")
         out[str(rw).zfill(3)] = sorted({str(rt).zfill(3) for rt in rts})
     return out
 
@@ -52,7 +54,21 @@ class OfficeProfile(BaseModel):
     rt_rw: dict[str, Any] = Field(default_factory=dict)
     phone: str | None = Field(default=None, max_length=20)
     whatsapp: str | None = Field(default=None, max_length=20)
+    # The office's sender on the WhatsApp Cloud API (the phone number id in Meta's WhatsApp
+    # Manager, not the number itself); empty: the deployment's default sender.
+    whatsapp_phone_number_id: str | None = Field(default=None, pattern=r"^\d{5,32}$")
     email: str | None = Field(default=None, max_length=120)
+    # The office's own zone: every time shown or sent to its people is in it (WIB, WITA, WIT).
+    timezone: str = Field(default=DEFAULT_ZONE, max_length=40)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        if value not in OFFICE_ZONES:
+            raise ValueError("Zona waktu tidak dikenal: pilih Asia/Jakarta (WIB), "
+                             "Asia/Pontianak (WIB), Asia/Makassar (WITA) atau "
+                             "Asia/Jayapura (WIT).")
+        return value
 
     @field_validator("hours")
     @classmethod
@@ -79,7 +95,8 @@ class OfficeCreate(OfficeBase):
 
 
 class OfficeUpdate(PatchModel, OfficeProfile):
-    """Partial edit of the office profile; only phone, WhatsApp and e-mail may be cleared."""
+    """Partial edit of the office profile; only phone, WhatsApp (number and sender id) and
+    e-mail may be cleared."""
 
 
 class OfficeOut(BaseModel):
@@ -103,4 +120,5 @@ class OfficeOut(BaseModel):
     phone: str | None
     whatsapp: str | None
     email: str | None
+    timezone: str
     is_active: bool

@@ -20,8 +20,9 @@ from core.deps import (
     SessionDep,
     SettingsDep,
 )
-from core.errors import NotFound
-from core.models import CoverLetterStatus, RequestState, RequestUpload
+from core.errors import Conflict, NotFound
+from core.models import CoverLetterStatus, HandoverMethod, RequestState, RequestUpload
+from core.openapi import binary, errors
 from core.requests import cover_letters, handover, processing, service, verification
 from core.requests.schemas import (
     CounterHandoverIn,
@@ -38,7 +39,7 @@ from core.requests.schemas import (
     UploadOut,
     VerificationOut,
 )
-from core.requests.uploads import Upload, require_file
+from core.requests.uploads import SCAN_TYPES, Upload, require_file
 from core.settings import Settings, get_settings
 from core.storage import Storage, storage_from_settings
 
@@ -95,7 +96,8 @@ def _file_response(upload: RequestUpload, handle: BinaryIO) -> StreamingResponse
 
 # --- resident ---------------------------------------------------------------------------------
 
-@requests_router.post("", status_code=status.HTTP_201_CREATED, response_model=RequestOut)
+@requests_router.post("", status_code=status.HTTP_201_CREATED, response_model=RequestOut,
+                      responses=errors(404))
 def create_request(data: RequestCreate, resident: ResidentUser,
                    session: SessionDep) -> RequestOut:
     """Start a request (a draft) for an online service of the resident's office."""
@@ -137,7 +139,8 @@ def upload_scan(request_id: uuid.UUID, resident: ResidentUser, session: SessionD
     return UploadOut.model_validate(kept)
 
 
-@requests_router.get("/{request_id}/uploads/{upload_id}")
+@requests_router.get("/{request_id}/uploads/{upload_id}",
+                     responses=binary(*sorted(SCAN_TYPES), description="The scan"))
 def download_upload(request_id: uuid.UUID, upload_id: uuid.UUID, actor: CurrentUser,
                     session: SessionDep, storage: StorageDep) -> StreamingResponse:
     """The file inline, for its owner and the office's operators."""
@@ -157,13 +160,21 @@ def cancel_request(request_id: uuid.UUID, resident: ResidentUser,
     return _out(service.cancel(session, resident, request_id))
 
 
-@requests_router.post("/{request_id}/handover", response_model=RequestOut)
+class UseDeliveries(Conflict):
+    code = "use_deliveries"
+    message = ("Antar ke rumah dipesan lewat POST /api/v1/deliveries (dengan alamat dan titik "
+               "lokasi); jawabannya adalah pengantaran itu.")
+
+
+@requests_router.post("/{request_id}/handover", response_model=RequestOut,
+                      responses=errors(409))
 def choose_handover(request_id: uuid.UUID, data: HandoverChoice, resident: ResidentUser,
                     session: SessionDep) -> RequestOut:
-    """Pickup at the office, delivery home, or the digital copy only (where offered)."""
-    return _out(handover.choose(session, resident, request_id, data.method,
-                                address=data.address, lat=data.lat, lng=data.lng,
-                                note=data.note))
+    """Pickup at the office, or the digital copy only (where offered). Home delivery is
+    chosen with ``POST /api/v1/deliveries`` only: here it answers 409 ``use_deliveries``."""
+    if data.method == HandoverMethod.delivery:
+        raise UseDeliveries(use="POST /api/v1/deliveries")
+    return _out(handover.choose(session, resident, request_id, data.method))
 
 
 @requests_router.get("/{request_id}/pickup", response_model=PickupInfo)
@@ -179,7 +190,8 @@ def pickup_info(request_id: uuid.UUID, resident: ResidentUser, session: SessionD
         originals=[r["name"] for r in request.service.originals])
 
 
-@requests_router.get("/{request_id}/pickup/qr.svg")
+@requests_router.get("/{request_id}/pickup/qr.svg",
+                     responses=binary("image/svg+xml", description="The pickup QR code"))
 def pickup_qr(request_id: uuid.UUID, resident: ResidentUser, session: SessionDep) -> Response:
     request = handover.pickup_details(session, resident, request_id)
     data = f"SIPOKE-AMBIL:{request.reference}:{request.pickup_code}"
@@ -230,7 +242,8 @@ def finish_request(request_id: uuid.UUID, actor: OperatorUser, session: SessionD
     return _out(processing.finish(session, storage, actor, request_id, require_file(upload)))
 
 
-@operator_router.post("/{request_id}/counter-handover", response_model=RequestOut)
+@operator_router.post("/{request_id}/counter-handover", response_model=RequestOut,
+                      responses=errors(423))
 def counter_handover(request_id: uuid.UUID, data: CounterHandoverIn, actor: OperatorUser,
                      session: SessionDep) -> RequestOut:
     """The resident picked the document up: pickup code checked, originals ticked."""
@@ -252,7 +265,8 @@ def revoke_document(request_id: uuid.UUID, data: ReasonIn, actor: OfficeAdminUse
     return _out(processing.revoke_document(session, actor, request_id, data.reason))
 
 
-@operator_router.get("/{request_id}/label.svg")
+@operator_router.get("/{request_id}/label.svg",
+                     responses=binary("image/svg+xml", description="The label's QR code"))
 def envelope_label_qr(request_id: uuid.UUID, actor: OperatorUser, session: SessionDep,
                       settings: SettingsDep) -> Response:
     """The verification QR printed on the envelope label."""
@@ -290,7 +304,7 @@ def reject_cover_letter(request_id: uuid.UUID, data: ReasonIn, actor: RwAdminUse
 
 # --- public verification ----------------------------------------------------------------------
 
-@verify_router.get("/{code}", response_model=VerificationOut)
+@verify_router.get("/{code}", response_model=VerificationOut, responses=errors(429))
 def verify_document(code: str, session: SessionDep, ip: ClientIp) -> VerificationOut:
     """Public: is this paper genuine and still valid? Limited per client address."""
     return verification.lookup(session, code, client_ip=ip)

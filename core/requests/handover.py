@@ -28,6 +28,8 @@ from core.requests.processing import complete_with_originals, new_pickup_code
 from core.requests.repository import RequestRepository
 from core.requests.service import get_own
 from core.requests.states import transition
+from core.requests.verification import format_code
+from core.settings import get_settings
 
 DAY_NAMES = {"mon": "Sen", "tue": "Sel", "wed": "Rab", "thu": "Kam", "fri": "Jum",
              "sat": "Sab", "sun": "Min"}
@@ -149,7 +151,10 @@ def choose(session: Session, resident: User, request_id: uuid.UUID, method: Hand
         request.handover_method = HandoverMethod.digital
         transition(session, request, S.completed, actor=resident,
                    note="Salinan digital; tidak perlu dokumen kertas")
-        notify_user(session, resident, "request_completed", **_values(request))
+        # The message carries the download link (sign-in needed) and the verification code.
+        notify_user(session, resident, "request_digital_copy",
+                    link=f"{get_settings().base_url}/permohonan/{request.id}/dokumen",
+                    code=format_code(request.verification_code or ""), **_values(request))
     return request
 
 

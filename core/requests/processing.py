@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from core import audit, limits
 from core.db import utcnow
 from core.errors import AppError, Conflict, NotFound, ValidationFailed
+from core.formatting import plural
 from core.models import DocumentRequest, HandoverMethod, RequestUpload, UploadKind, User
 from core.models import RequestState as S
 from core.notifications import notify_user
@@ -89,7 +90,8 @@ def start_processing(session: Session, actor: User, request_id: uuid.UUID) -> Do
     request = _get(session, actor, request_id)
     transition(session, request, S.processing, actor=actor)
     notify_user(session, request.resident, "request_processing",
-                days=request.service.processing_days, **_values(request))
+                days=plural(request.service.processing_days, "working_day"),
+                **_values(request))
     return request
 
 

@@ -61,11 +61,10 @@ class CounterHandoverIn(BaseModel):
 
 
 class HandoverChoice(BaseModel):
+    """Pickup at the office or the digital copy. Home delivery has one door of its own,
+    ``POST /api/v1/deliveries`` (with the address), which answers the delivery."""
+
     method: HandoverMethod
-    address: str | None = Field(default=None, min_length=5, max_length=500)
-    lat: float | None = Field(default=None, ge=-11.5, le=6.5)
-    lng: float | None = Field(default=None, ge=94.0, le=141.5)
-    note: str | None = Field(default=None, max_length=300)
 
 
 class UploadOut(BaseModel):

@@ -9,23 +9,34 @@ of another person's request is not revealed.
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from collections.abc import Iterable
+from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.catalog.repository import ServiceRepository
 from core.db import utcnow
-from core.errors import AppError, Conflict, NotFound, ValidationFailed
+from core.errors import (
+    VALIDATION_MESSAGES,
+    AppError,
+    Conflict,
+    NotFound,
+    ValidationFailed,
+)
+from core.logging import current_request_id
 from core.models import (
     CoverLetter,
     DocumentRequest,
     RequestUpload,
     Role,
     Service,
+    UploadAccess,
     UploadKind,
     User,
 )
@@ -111,6 +122,29 @@ def history(session: Session, actor: User, request_id: uuid.UUID) -> list[Any]:
 
 # --- the resident's steps --------------------------------------------------------------------
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+FIELD_TYPE_MESSAGES = {
+    "date": "Isi tanggal yang valid (TTTT-BB-HH).",
+    "number": "Isi dengan angka saja.",
+}
+
+
+def _typed_value(kind: str, value: str) -> str | None:
+    """The value as stored for a field of this type, or None when it is not one: a date is
+    YYYY-MM-DD (what a date input sends), a number its digits (``1.500.000`` → ``1500000``)."""
+    if kind == "date":
+        if not _ISO_DATE.match(value):
+            return None
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            return None
+    if kind == "number":
+        digits = re.sub(r"[.,\s]", "", value)
+        return digits if digits.isdigit() and len(digits) <= 15 else None
+    return value
+
+
 def check_fields(service: Service, values: dict[str, str]) -> dict[str, str]:
     """The service's form: required fields present, lengths kept, unknown names refused."""
     spec = {f["name"]: f for f in service.fields or []}
@@ -124,11 +158,17 @@ def check_fields(service: Service, values: dict[str, str]) -> dict[str, str]:
         if not value:
             if f.get("required", True):
                 errors.append({"field": f"fields.{name}",
-                               "message": f"{f.get('label', name)} wajib diisi."})
+                               "message": VALIDATION_MESSAGES["missing"]})
             continue
         if len(value) > int(f.get("max_length", 200)):
             errors.append({"field": f"fields.{name}", "message": "Isian terlalu panjang."})
-        clean[name] = value
+            continue
+        typed = _typed_value(f.get("type") or "text", value)
+        if typed is None:
+            errors.append({"field": f"fields.{name}",
+                           "message": FIELD_TYPE_MESSAGES[str(f.get("type"))]})
+            continue
+        clean[name] = typed
     if errors:
         error = ValidationFailed(errors[0]["field"], errors[0]["message"])
         error.details["fields"] = errors
@@ -273,10 +313,34 @@ def open_upload(session: Session, storage: Storage, actor: User, request_id: uui
     if not storage.exists(upload.storage_key):
         raise NotFound("Berkas tidak ditemukan.")
     if actor.id != request.resident_id:
-        # Scans of identity papers are personal data: every staff view is on record.
-        audit.record(session, action="request.upload_viewed", entity_type="document_request",
-                     entity_id=request.id, office_id=request.office_id, actor=actor,
-                     data={"upload_id": str(upload.id)})
+        # Scans of identity papers are personal data: every staff view is on record, in the
+        # access record (not in the request's story).
+        record_view(session, request, upload, actor)
     return upload, storage.open(upload.storage_key)
+
+
+# A browser fetching the same scan again at once (the image, then the same image opened in
+# a tab, a reload of the page) is one look at it, not two.
+SAME_VIEW_WITHIN = timedelta(seconds=30)
+
+
+def record_view(session: Session, request: DocumentRequest, upload: RequestUpload,
+                actor: User) -> UploadAccess | None:
+    """One row per staff look at a scan; a fetch of the same scan by the same person within
+    :data:`SAME_VIEW_WITHIN` counts as the same look."""
+    now = utcnow()
+    recent = session.scalar(
+        select(UploadAccess.id).where(UploadAccess.upload_id == upload.id,
+                                      UploadAccess.actor_id == actor.id,
+                                      UploadAccess.viewed_at > now - SAME_VIEW_WITHIN).limit(1))
+    if recent is not None:
+        return None
+    row = UploadAccess(office_id=request.office_id, request_id=request.id,
+                       upload_id=upload.id, actor_id=actor.id, actor_role=str(actor.role),
+                       http_request_id=current_request_id(), viewed_at=now)
+    session.add(row)
+    session.flush()
+    return row
+
 
 

@@ -136,14 +136,10 @@ def book_attempt(attempt_id: uuid.UUID) -> str:
     """The ``delivery.book`` task body. Raises TransientProviderError for the retry policy."""
     settings = get_settings()
     with unit_of_work() as session:
-        repo = DeliveryRepository(session)
-        attempt = repo.attempt(attempt_id)
-        if attempt is None or attempt.status not in (AttemptStatus.pending,
-                                                     AttemptStatus.unknown):
+        locked = DeliveryRepository(session).lock_with_delivery(attempt_id)
+        if locked is None:
             return "skipped"
-        delivery = repo.get(attempt.delivery_id, lock=True)
-        attempt = repo.attempt(attempt_id, lock=True)
-        assert delivery is not None and attempt is not None
+        delivery, attempt = locked
         if attempt.status not in (AttemptStatus.pending, AttemptStatus.unknown):
             return "skipped"
         if attempt.status == AttemptStatus.unknown \
@@ -205,13 +201,10 @@ def _refused(session: Session, delivery: Delivery, attempt: DeliveryAttempt, rea
 
 def _refused_by_id(session: Session, attempt_id: uuid.UUID, reason: str, *, exclude: bool
                    ) -> None:
-    repo = DeliveryRepository(session)
-    attempt = repo.attempt(attempt_id)
-    if attempt is None:
+    locked = DeliveryRepository(session).lock_with_delivery(attempt_id)
+    if locked is None:
         return
-    delivery = repo.get(attempt.delivery_id, lock=True)
-    attempt = repo.attempt(attempt_id, lock=True)
-    assert delivery is not None and attempt is not None
+    delivery, attempt = locked
     if attempt.status in (AttemptStatus.pending, AttemptStatus.unknown):
         _refused(session, delivery, attempt, reason, exclude=exclude)
 
@@ -219,12 +212,9 @@ def _refused_by_id(session: Session, attempt_id: uuid.UUID, reason: str, *, excl
 def record_booking(session: Session, attempt_id: uuid.UUID, booking: Booking) -> str:
     from delivery.tracking.service import apply_update
 
-    repo = DeliveryRepository(session)
-    attempt = repo.attempt(attempt_id)
-    assert attempt is not None
-    delivery = repo.get(attempt.delivery_id, lock=True)
-    attempt = repo.attempt(attempt_id, lock=True)
-    assert delivery is not None and attempt is not None
+    locked = DeliveryRepository(session).lock_with_delivery(attempt_id)
+    assert locked is not None
+    delivery, attempt = locked
     breaker.record_success(session, attempt.provider)
     attempt.provider_order_id = attempt.provider_order_id or booking.provider_order_id
     attempt.booked_at = attempt.booked_at or utcnow()
@@ -320,13 +310,10 @@ def give_up_search(attempt_id: uuid.UUID) -> str:
         except OrderNotFound:
             pass
     with unit_of_work() as session:
-        repo = DeliveryRepository(session)
-        attempt = repo.attempt(attempt_id)
-        if attempt is None:
+        locked = DeliveryRepository(session).lock_with_delivery(attempt_id)
+        if locked is None:
             return "skipped"
-        delivery = repo.get(attempt.delivery_id, lock=True)
-        attempt = repo.attempt(attempt_id, lock=True)
-        assert delivery is not None and attempt is not None
+        delivery, attempt = locked
         if attempt.status != AttemptStatus.active or delivery.state not in (
                 D.booking, D.searching_courier):
             return "skipped"

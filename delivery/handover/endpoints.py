@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from core.deps import SessionDep, SettingsDep
+from core.openapi import errors, multipart_body
 from core.requests.uploads import Upload, require_file
 from core.storage import storage_from_settings
 from delivery.handover import service
@@ -64,7 +65,7 @@ def confirm_pickup(token: str, data: PickupIn, session: SessionDep) -> HandoverV
     return _view(session, token)
 
 
-@api_router.post("/pin")
+@api_router.post("/pin", responses=errors(423))
 def verify_pin(token: str, data: PinIn, session: SessionDep) -> HandoverView:
     service.verify_pin(session, token, data.pin)
     return _view(session, token)
@@ -76,7 +77,7 @@ def collect_originals(token: str, data: OriginalsIn, session: SessionDep) -> Han
     return _view(session, token)
 
 
-@api_router.post("/photo", status_code=201)
+@api_router.post("/photo", status_code=201, openapi_extra=multipart_body())
 def add_photo(token: str, upload: Upload, session: SessionDep,
               settings: SettingsDep) -> PhotoOut:
     record = service.add_photo(session, storage_from_settings(settings), token,

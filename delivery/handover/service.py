@@ -28,10 +28,11 @@ from core.security import constant_time_equals
 from core.settings import get_settings
 from core.storage import IncomingFile, Storage, keep_in_transaction
 from delivery.flow import ensure_return_leg, pin_digest, request_of
-from delivery.models import Delivery, HandoverKind, HandoverRecord
+from delivery.models import Delivery, HandoverKind, HandoverRecord, Leg
 from delivery.models import DeliveryState as D
 from delivery.repository import DeliveryRepository
 from delivery.states import can_transition, raise_alert, set_state
+from providers.inhouse import service as inhouse
 
 MAX_PIN_ATTEMPTS = 5
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png"})
@@ -94,6 +95,25 @@ def _record(session: Session, delivery: Delivery, kind: HandoverKind, *,
         actor_user_id=actor.id if actor else None))
 
 
+def delivery_state_for_reference(session: Session, reference: str) -> str | None:
+    """The state of the delivery an in-house job was booked for (by its attempt reference):
+    the lookup the in-house courier's job page follows."""
+    repo = DeliveryRepository(session)
+    attempt = repo.attempt_for_order(inhouse.PROVIDER, None, reference)
+    if attempt is None or attempt.leg != Leg.outbound:
+        return None
+    delivery = repo.get(attempt.delivery_id)
+    return str(delivery.state) if delivery is not None else None
+
+
+def _job_follows(session: Session, delivery: Delivery) -> None:
+    """When our own courier carries the delivery, their job moves with it (the envelope's
+    scan, the PIN, the originals, the office's confirmation): one state, kept here."""
+    attempt = DeliveryRepository(session).latest_attempt(delivery.id, Leg.outbound)
+    if attempt is not None and attempt.provider == inhouse.PROVIDER:
+        inhouse.follow_delivery(session, attempt.reference, str(delivery.state))
+
+
 def view(session: Session, delivery: Delivery) -> dict:
     """What the courier's page shows: enough to hand over, nothing more (no NIK, no letter
     type)."""
@@ -111,6 +131,9 @@ def view(session: Session, delivery: Delivery) -> dict:
         "pin_attempts_left": max(0, MAX_PIN_ATTEMPTS - delivery.pin_attempts),
         "originals": delivery.originals or [],
         "originals_collected": delivery.originals_collected or [],
+        # Collected at the door is not yet at the office: only the office's confirmation is.
+        "originals_at_office": bool(delivery.originals_collected) and delivery.state in (
+            D.originals_received, D.completed),
         "photos": sum(1 for r in records if r.kind == HandoverKind.photo),
         "steps": [{"kind": str(r.kind), "at": r.created_at.isoformat()} for r in records],
     }
@@ -128,6 +151,7 @@ def confirm_pickup(session: Session, token: str, courier_name: str) -> Delivery:
                 courier_name=courier_name.strip()[:120])
     if can_transition(D(delivery.state), D.picked_up) and delivery.state != D.picked_up:
         set_state(session, delivery, D.picked_up, note=f"Diambil kurir {courier_name[:60]}")
+    _job_follows(session, delivery)
     return delivery
 
 
@@ -172,6 +196,7 @@ def verify_pin(session: Session, token: str, pin: str) -> Delivery:
         set_state(session, delivery, D.delivered, note="PIN benar; dokumen diterima pemohon")
         core_handover.mark_delivered(session, delivery.request_id,
                                      note="Diserahkan dengan PIN")
+    _job_follows(session, delivery)
     if not delivery.originals:
         complete(session, delivery, actor=None, originals_checked=[],
                  note="Diterima dengan PIN; tidak ada dokumen asli untuk diperiksa")
@@ -238,6 +263,7 @@ def close_without_pin(session: Session, actor: User, delivery_id: uuid.UUID,
                   note=f"Diserahkan tanpa PIN (keputusan petugas): {reason}"[:300])
         core_handover.mark_delivered(session, delivery.request_id, actor=actor,
                                      note="Diserahkan tanpa PIN (keputusan petugas)")
+    _job_follows(session, delivery)
     if not delivery.originals:
         complete(session, delivery, actor=actor, originals_checked=[],
                  note="Ditutup petugas tanpa PIN; tidak ada dokumen asli untuk diperiksa")
@@ -262,6 +288,35 @@ def collect_originals(session: Session, token: str, checked: list[str]) -> Deliv
             data={"originals": delivery.originals_collected})
     set_state(session, delivery, D.returning_originals, note="Dokumen asli dibawa ke kantor")
     ensure_return_leg(session, delivery)
+    _job_follows(session, delivery)
+    return delivery
+
+
+def send_for_originals(session: Session, actor: User, delivery_id: uuid.UUID,
+                       reason: str) -> Delivery:
+    """The operator's step for a handover nobody finished at the door (a provider's courier
+    reported 'delivered' and left, the PIN checked or waived by the operator): a courier is
+    sent to collect the originals from the resident, as after the courier ticks them at the
+    door. The reason is on the delivery's timeline."""
+    delivery = DeliveryRepository(session).get(delivery_id, lock=True)
+    if delivery is None or delivery.office_id != actor.office_id:
+        raise NotFound("Pengantaran tidak ditemukan.")
+    if delivery.state != D.delivered:
+        raise Conflict("Pengantaran ini tidak menunggu dokumen asli.", state=str(delivery.state))
+    if not handed_over(delivery):
+        raise Conflict("Catat dulu keputusan serah terima tanpa PIN, dengan alasannya.")
+    if not delivery.originals:
+        raise Conflict("Layanan ini tidak memerlukan dokumen asli.")
+    reason = reason.strip()
+    if len(reason) < 10:
+        raise ValidationFailed("reason", "Tuliskan alasan yang jelas (minimal 10 karakter).")
+    audit.record(session, action="delivery.originals_sent_for", entity_type="delivery",
+                 entity_id=delivery.id, office_id=delivery.office_id, actor=actor,
+                 note=reason[:300])
+    set_state(session, delivery, D.returning_originals, actor=actor,
+              note=f"Kurir dikirim mengambil dokumen asli: {reason}"[:300])
+    ensure_return_leg(session, delivery)
+    _job_follows(session, delivery)
     return delivery
 
 
@@ -291,6 +346,7 @@ def complete(session: Session, delivery: Delivery, *, actor: User | None,
         delivery.alert = None
     core_handover.complete_delivery(session, delivery.request_id,
                                     originals_checked=originals_checked, actor=actor, note=note)
+    _job_follows(session, delivery)
     return delivery
 
 

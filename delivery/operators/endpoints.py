@@ -185,6 +185,17 @@ def close_without_pin(delivery_id: uuid.UUID, data: ReasonIn, actor: OperatorUse
                                                              data.reason))
 
 
+@router.post("/deliveries/{delivery_id}/send-for-originals")
+def send_for_originals(delivery_id: uuid.UUID, data: ReasonIn, actor: OperatorUser,
+                       session: SessionDep) -> OperatorDeliveryOut:
+    """A delivered document whose originals nobody collected at the door (a provider's
+    courier reported 'delivered' and left): after the handover is recorded (the PIN, or
+    ``close-without-pin``), send a courier to bring the originals back to the office. The
+    reason is on the delivery's timeline."""
+    return OperatorDeliveryOut.of(handover.send_for_originals(session, actor, delivery_id,
+                                                              data.reason))
+
+
 @router.post("/deliveries/{delivery_id}/clear-alert")
 def clear_alert(delivery_id: uuid.UUID, actor: OperatorUser,
                 session: SessionDep) -> OperatorDeliveryOut:

@@ -4,14 +4,15 @@ delivery answers 404)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.db import utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.formatting import office_zone
 from core.models import User
 from core.outbox import enqueue
 from core.settings import get_settings
@@ -21,8 +22,6 @@ from delivery.models import DeliveryState as D
 from delivery.repository import DeliveryRepository
 from delivery.states import BEFORE_PICKUP
 from providers import registry
-
-EXCEPTION_STATES = (D.returning, D.returned_to_office, D.pickup_offered)
 
 
 def _office(actor: User) -> uuid.UUID:
@@ -68,14 +67,12 @@ def summary(session: Session, actor: User) -> dict:
                                                                utcnow() - FINISHED_WINDOW)}
 
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
-
-
 def booked_in_month(session: Session, actor: User, year: int, month: int) -> list[Delivery]:
-    """The actor's office's deliveries booked in that calendar month, Jakarta time (the
-    months residents and the office see on screen)."""
-    start = datetime(year, month, 1, tzinfo=JAKARTA)
-    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=JAKARTA)
+    """The actor's office's deliveries booked in that calendar month, in the office's own
+    zone (the months the office sees on screen)."""
+    zone = office_zone(actor.office.timezone if actor.office else None)
+    start = datetime(year, month, 1, tzinfo=zone)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
     return DeliveryRepository(session).booked_between(_office(actor), start, end)
 
 
@@ -83,7 +80,8 @@ def timeline(session: Session, delivery: Delivery) -> list[dict]:
     """State changes, alerts, provider events and handovers, in time order."""
     repo = DeliveryRepository(session)
     items = [{"at": e.created_at, "kind": "audit", "action": e.action,
-              "from": e.from_state, "to": e.to_state, "note": e.note, "actor": e.actor_role}
+              "from": e.from_state, "to": e.to_state, "note": e.note, "actor": e.actor_role,
+              "data": e.data}
              for e in audit.history(session, entity_type="delivery", entity_id=delivery.id)]
     items += [{"at": e.received_at, "kind": "provider_event", "provider": e.provider,
                "status": e.status, "raw_status": e.raw_status, "source": e.source,
@@ -174,3 +172,19 @@ def provider_health(session: Session) -> list[dict]:
             "last_error": circuit.last_error if circuit else None,
         })
     return out
+
+
+def for_request(session: Session, actor: User, request_id: uuid.UUID) -> Delivery | None:
+    """The latest delivery of a request of the operator's office (None for another office's)."""
+    delivery = DeliveryRepository(session).latest_for_request(request_id)
+    if delivery is None or delivery.office_id != _office(actor):
+        return None
+    return delivery
+
+
+def assignment_events(session: Session, deliveries: list[Delivery], statuses: Iterable[str]
+                      ) -> dict[uuid.UUID, list]:
+    """The tracking events in ``statuses`` of the given deliveries (already scoped to the
+    office by whoever listed them), grouped by delivery, for the partner report."""
+    return DeliveryRepository(session).events_by_delivery(
+        [d.id for d in deliveries if d.attempts], statuses=statuses)

@@ -11,6 +11,7 @@ from core.db import utcnow
 from core.deps import ResidentUser, SessionDep
 from core.errors import NotFound
 from core.models import HandoverMethod
+from core.openapi import errors
 from core.requests import handover as core_handover
 from core.requests.service import get_own
 from delivery import flow
@@ -21,10 +22,12 @@ from delivery.repository import DeliveryRepository
 router = APIRouter(prefix="/deliveries", tags=["delivery"])
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=errors(404))
 def request_delivery(data: DeliveryRequestIn, resident: ResidentUser,
                      session: SessionDep) -> DeliveryOut:
-    """Choose home delivery for a finished request; quotes are asked at once by a worker."""
+    """Choose home delivery for a finished request; quotes are asked at once by a worker.
+    The one door that creates a delivery (``POST /requests/{id}/handover`` answers 409
+    ``use_deliveries`` for ``delivery``)."""
     core_handover.choose(session, resident, data.request_id, HandoverMethod.delivery,
                          address=data.address, lat=data.lat, lng=data.lng, note=data.note)
     delivery = DeliveryRepository(session).open_for_request(data.request_id)

@@ -7,8 +7,9 @@ import uuid
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import object_session
 
-from delivery import gateway
+from delivery import gateway, positions
 from delivery.models import Delivery, DeliveryQuote
 from delivery.quotes.service import current_quotes
 
@@ -64,6 +65,11 @@ class CourierOut(BaseModel):
     photo_url: str | None = None
 
 
+class PositionOut(BaseModel):
+    lat: float
+    lng: float
+
+
 class DeliveryOut(BaseModel):
     id: uuid.UUID
     request_id: uuid.UUID
@@ -77,7 +83,10 @@ class DeliveryOut(BaseModel):
     provider: str | None
     provider_name: str | None
     courier: CourierOut | None
+    # The provider's tracking page, or this service's own for the office's couriers.
     tracking_url: str | None
+    # Where the courier is while on the way (provider reports or the courier app), else null.
+    courier_position: PositionOut | None = None
     quotes: list[QuoteOut]
     pin_sent: bool
     originals: list[dict]
@@ -87,6 +96,8 @@ class DeliveryOut(BaseModel):
         outbound = [a for a in delivery.attempts if a.leg == "outbound"]
         attempt = outbound[-1] if outbound else None
         courier = attempt.courier if attempt and attempt.courier else None
+        session = object_session(delivery)
+        where = positions.courier_position(session, delivery) if session is not None else None
         return cls(
             id=delivery.id, request_id=delivery.request_id, state=str(delivery.state),
             state_changed_at=delivery.state_changed_at, address=delivery.address,
@@ -96,6 +107,7 @@ class DeliveryOut(BaseModel):
             provider_name=gateway.display_name(attempt.provider) if attempt else None,
             courier=CourierOut(name=courier.get("name"), plate=courier.get("plate"),
                                photo_url=courier.get("photo_url")) if courier else None,
-            tracking_url=attempt.tracking_url if attempt else None,
+            tracking_url=positions.tracking_url(delivery),
+            courier_position=PositionOut(lat=where[0], lng=where[1]) if where else None,
             quotes=[QuoteOut.of(q, now) for q in current_quotes(delivery)],
             pin_sent=delivery.pin_hash is not None, originals=delivery.originals or [])

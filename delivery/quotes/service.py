@@ -13,12 +13,12 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.db import unit_of_work, utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.formatting import format_when
 from core.models import DocumentRequest, Office, User
 from core.notifications import notify_user
 from core.outbox import enqueue
@@ -177,8 +177,13 @@ def _record(session: Session, settings: Settings, delivery_id: uuid.UUID, rules:
         until = min(r.expires_at for r in rows)
         notify_user(session, resident, "delivery_quotes_ready", count=len(rows),
                     reference=_reference(session, delivery),
-                    until=until.astimezone().strftime("%H:%M"))
+                    until=format_when(until, _office_zone(session, delivery), style="time"))
     return "awaiting_choice"
+
+
+def _office_zone(session: Session, delivery: Delivery) -> str | None:
+    office = session.get(Office, delivery.office_id)
+    return office.timezone if office else None
 
 
 def _reference(session: Session, delivery: Delivery) -> str:
@@ -190,8 +195,7 @@ def store_quotes(session: Session, delivery: Delivery, rules: Policy, quotes: li
                  ) -> list[DeliveryQuote]:
     resident = session.get(User, delivery.resident_id)
     phone, rw = (resident.phone, resident.rw) if resident else (None, None)
-    number = (session.scalar(select(func.max(DeliveryQuote.round))
-                             .where(DeliveryQuote.delivery_id == delivery.id)) or 0) + 1
+    number = DeliveryRepository(session).last_quote_round(delivery.id) + 1
     rows = []
     for quote in quotes:
         subsidy, _rule = rules.subsidy(quote.price.amount, phone=phone, rw=rw)
@@ -283,3 +287,13 @@ def expired_choices(session: Session, now: datetime) -> int:
             requote(session, delivery, actor=None, note="Semua penawaran kedaluwarsa")
             count += 1
     return count
+
+
+def latest_of_request(session: Session, resident: User, request_id: uuid.UUID
+                      ) -> Delivery | None:
+    """The resident's latest delivery of their request (None when there is none, or the
+    request is someone else's)."""
+    delivery = DeliveryRepository(session).latest_for_request(request_id)
+    if delivery is None or delivery.resident_id != resident.id:
+        return None
+    return delivery

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from core.batching import BatcherFull
 from core.bodies import parse_json
 from core.errors import InvalidJson, NotFound, ServiceUnavailable
+from core.openapi import errors
 from core.settings import get_settings
 from delivery import gateway
 from delivery.metrics import WEBHOOK_LATENCY, WEBHOOKS
@@ -56,7 +57,8 @@ async def _store(rows: list[dict]) -> tuple[int, int]:
     return stored, len(outcomes) - stored
 
 
-@router.post("/webhooks/{provider}", include_in_schema=True)
+@router.post("/webhooks/{provider}", include_in_schema=True,
+             responses=errors(400, 401, 413))
 async def receive_webhook(provider: str, request: Request) -> JSONResponse:
     started = time.perf_counter()
     name = provider.lower()

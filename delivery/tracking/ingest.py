@@ -3,9 +3,12 @@
 A webhook is acknowledged only once its event is durable. Committing each one on its own
 makes the database's commit (and a transaction's Python overhead) the price of every webhook;
 instead the events of all requests in flight go to one writer thread per process, which stores
-whatever has queued up in ONE transaction: one multi-row ``INSERT ... ON CONFLICT DO NOTHING``,
-one outbox row ``tracking.apply_batch`` carrying the new event ids, one commit. A lone webhook
-is written at once (the writer waits for nothing); a burst shares commits.
+whatever has queued up in ONE transaction: one multi-row ``INSERT ... ON CONFLICT DO NOTHING``
+and one commit. After the commit one ``tracking.apply_batch`` task carrying the new event ids
+is sent; it needs no outbox row, because the events themselves are the durable record: they
+stay ``pending`` until applied, and the delivery sweeper re-drives pending events older than
+a few seconds (``tracking.service.events_to_retry``). A lone webhook is written at once (the
+writer waits for nothing); a burst shares commits.
 
 Each request waits for its own events' result: stored (a new id), duplicate (None), or the
 exception that failed the batch (the endpoint then answers 5xx and the provider retries, so
@@ -22,7 +25,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from core.batching import Batcher
 from core.db import unit_of_work
-from core.outbox import enqueue
+from core.outbox import send_after_commit
 from delivery.models import EventOutcome
 from delivery.repository import insert_events_ignore
 from delivery.tracking.service import APPLY_BATCH_TASK
@@ -70,7 +73,7 @@ def _write(rows: list[dict[str, Any]]) -> list[Stored]:
         to_apply = sorted(event_id for key, event_id in new_ids.items()
                           if unique[key]["outcome"] == EventOutcome.pending)
         if to_apply:
-            enqueue(session, APPLY_BATCH_TASK, event_ids=to_apply)
+            send_after_commit(session, APPLY_BATCH_TASK, event_ids=to_apply)
     seen: set[tuple[str, str]] = set()
     out = []
     for row in rows:

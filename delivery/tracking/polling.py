@@ -9,20 +9,20 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from core import task_names
 from core.db import unit_of_work, utcnow
 from core.outbox import enqueue
 from core.settings import get_settings
 from delivery import breaker, gateway, policy
 from delivery.metrics import provider_call
-from delivery.models import AttemptStatus, DeliveryAttempt
+from delivery.models import AttemptStatus
 from delivery.repository import DeliveryRepository
 from delivery.tracking.service import apply_event, store_update
 from providers.errors import OrderNotFound, TransientProviderError
 
-POLL_TASK = "tracking.poll"
+POLL_TASK = task_names.TRACKING_POLL
 
 
 def claim_due(session: Session, *, limit: int = 200) -> list[uuid.UUID]:
@@ -30,24 +30,10 @@ def claim_due(session: Session, *, limit: int = 200) -> list[uuid.UUID]:
     settings = get_settings()
     quiet = timedelta(seconds=policy.Policy.model_validate(settings.delivery or {}).poll_after_s)
     now = utcnow()
-    rows = session.scalars(
-        select(DeliveryAttempt.id).where(
-            DeliveryAttempt.status == AttemptStatus.active,
-            DeliveryAttempt.provider_order_id.is_not(None),
-            or_(DeliveryAttempt.last_update_at.is_(None),
-                DeliveryAttempt.last_update_at < now - quiet),
-            or_(DeliveryAttempt.next_poll_at.is_(None), DeliveryAttempt.next_poll_at <= now))
-        .order_by(DeliveryAttempt.last_update_at).limit(limit)).all()
+    repo = DeliveryRepository(session)
     claimed = []
-    for attempt_id in rows:
-        # Claim by moving the next poll forward: two beat runs never poll twice.
-        done = session.execute(
-            update(DeliveryAttempt)
-            .where(DeliveryAttempt.id == attempt_id,
-                   or_(DeliveryAttempt.next_poll_at.is_(None),
-                       DeliveryAttempt.next_poll_at <= now))
-            .values(next_poll_at=now + quiet)).rowcount
-        if done:
+    for attempt_id in repo.quiet_attempts(quiet_since=now - quiet, now=now, limit=limit):
+        if repo.claim_poll(attempt_id, now=now, next_poll_at=now + quiet):
             enqueue(session, POLL_TASK, attempt_id=attempt_id)
             claimed.append(attempt_id)
     return claimed

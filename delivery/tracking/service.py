@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core import task_names
 from core.db import unit_of_work, utcnow
 from delivery.flow import on_provider_status
 from delivery.handover.service import ensure_courier_may_report_delivered
@@ -30,8 +30,7 @@ from providers.types import TrackingUpdate
 
 log = logging.getLogger("sipoke.delivery")
 
-APPLY_TASK = "tracking.apply"
-APPLY_BATCH_TASK = "tracking.apply_batch"
+APPLY_BATCH_TASK = task_names.TRACKING_APPLY_BATCH
 # Headers worth keeping with the raw body (never credentials).
 KEPT_HEADERS = ("content-type", "user-agent", "x-request-id")
 MAX_APPLY_TRIES = 30
@@ -148,14 +147,9 @@ def _refuse_delivered_without_handover(session: Session, update: TrackingUpdate)
 def events_to_retry(session: Session, *, older_than: timedelta, limit: int = 500) -> list[int]:
     """Events not applied yet: a lost task, or a webhook that beat its booking's answer."""
     now = utcnow()
-    return list(session.scalars(
-        select(TrackingEvent.id).where(
-            TrackingEvent.outcome.in_([str(EventOutcome.pending),
-                                       str(EventOutcome.unmatched)]),
-            TrackingEvent.received_at < now - older_than,
-            TrackingEvent.received_at > now - timedelta(days=2),
-            TrackingEvent.apply_tries < MAX_APPLY_TRIES)
-        .order_by(TrackingEvent.id).limit(limit)))
+    return DeliveryRepository(session).events_to_retry(
+        received_before=now - older_than, received_after=now - timedelta(days=2),
+        max_tries=MAX_APPLY_TRIES, limit=limit)
 
 
 RAW_RETENTION = timedelta(days=30)
@@ -164,24 +158,93 @@ RAW_RETENTION = timedelta(days=30)
 def purge_raw_bodies(session: Session, *, older_than: timedelta = RAW_RETENTION) -> int:
     """Raw provider bodies carry names, phones and addresses (UU PDP): keep them for
     disputes only as long as needed; the normalized event and its outcome stay."""
-    result = session.execute(
-        update(TrackingEvent)
-        .where(TrackingEvent.received_at < utcnow() - older_than, TrackingEvent.body != "")
-        .values(body="", headers={}))
-    return result.rowcount or 0
+    return DeliveryRepository(session).forget_raw_bodies(received_before=utcnow() - older_than)
 
 
 def apply_events(event_ids: list[int]) -> dict[str, int]:
-    """The ``tracking.apply_batch`` task body: each event in a unit of work of its own, so a
-    delivery's lock is held for one event only. An event that fails stays pending and the
+    """The ``tracking.apply_batch`` task body: the whole batch set-wise in one unit of work
+    (``apply_batch``); if that fails, each event in a unit of work of its own, so one bad
+    event cannot hold the others back. An event that still fails stays pending and the
     sweeper re-drives it (``events_to_retry``)."""
+    ids = sorted({int(i) for i in event_ids})
+    try:
+        with unit_of_work() as session:
+            return apply_batch(session, ids)
+    except Exception:
+        log.warning("tracking batch not applied at once; applying its events one by one",
+                    exc_info=True, extra={"events": len(ids)})
     outcomes: dict[str, int] = {}
-    for event_id in event_ids:
+    for event_id in ids:
         try:
             with unit_of_work() as session:
-                outcome = apply_event(session, int(event_id))
+                outcome = apply_event(session, event_id)
         except Exception:
             log.exception("tracking event not applied", extra={"event_id": event_id})
+            _count_failed_try(event_id)
             outcome = "failed"
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+def _count_failed_try(event_id: int) -> None:
+    """An event that fails to apply stays pending for the sweeper, but only for
+    ``MAX_APPLY_TRIES`` tries: one that can never apply is not re-driven (and logged) for
+    days."""
+    try:
+        with unit_of_work() as session:
+            DeliveryRepository(session).count_apply_try(event_id)
+    except Exception:  # the database is down: the event stays as it was
+        log.warning("failed try not counted", exc_info=True, extra={"event_id": event_id})
+
+
+def apply_batch(session: Session, event_ids: list[int]) -> dict[str, int]:
+    """Apply many events with a handful of statements instead of a handful per event: load
+    the waiting events, match them to attempts (same rules as ``attempt_for_order``), lock the
+    deliveries, then the attempts, then the events (the order every other path locks in),
+    and apply each delivery's events in arrival order in memory. Same outcomes as
+    ``apply_event`` one by one."""
+    repo = DeliveryRepository(session)
+    outcomes: dict[str, int] = {}
+
+    def count(outcome: str, n: int = 1) -> None:
+        if n:
+            outcomes[outcome] = outcomes.get(outcome, 0) + n
+
+    waiting = repo.events_to_apply(event_ids)
+    count("skipped", len(event_ids) - len(waiting))
+    if not waiting:
+        return outcomes
+    by_order, by_reference = repo.attempts_for_orders(
+        {(e.provider, e.provider_order_id) for e in waiting if e.provider_order_id},
+        {(e.provider, e.reference) for e in waiting if e.reference})
+
+    def match(event: TrackingEvent) -> DeliveryAttempt | None:
+        found = None
+        if event.provider_order_id:
+            found = by_order.get((event.provider, event.provider_order_id))
+        if found is None and event.reference:
+            found = by_reference.get((event.provider, event.reference))
+        return found
+
+    matched = {e.id: a.id for e in waiting if (a := match(e)) is not None}
+    deliveries = repo.lock_deliveries({a.delivery_id for e in waiting
+                                       if (a := match(e)) is not None})
+    attempts = repo.lock_attempts(set(matched.values()))
+    locked = repo.events_to_apply([e.id for e in waiting], lock=True)
+    count("skipped", len(waiting) - len(locked))  # applied by another worker meanwhile
+    for event in locked:
+        attempt = attempts.get(matched.get(event.id))  # type: ignore[arg-type]
+        if attempt is None:
+            event.outcome = EventOutcome.unmatched
+            event.apply_tries += 1
+            count("unmatched")
+            continue
+        delivery = deliveries[attempt.delivery_id]
+        event.attempt_id, event.delivery_id, event.office_id = (attempt.id, delivery.id,
+                                                               delivery.office_id)
+        outcome = apply_update(session, delivery, attempt,
+                               TrackingUpdate.model_validate(event.data))
+        event.outcome = outcome
+        event.applied = outcome == EventOutcome.applied
+        count(str(outcome))
     return outcomes

@@ -11,9 +11,10 @@ configured secret nothing is accepted, not even that test.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from providers.biteship.mapping import PROVIDER, normalize_status
 from providers.errors import WebhookRejected
@@ -26,7 +27,7 @@ def _event(body: bytes) -> dict[str, Any] | None:
     if is_empty_ping(body):
         return None
     try:
-        event = json.loads(body)
+        event = orjson.loads(body)
     except ValueError as exc:
         raise WebhookRejected("body is not JSON", provider=PROVIDER) from exc
     if not isinstance(event, dict) or not event.get("order_id"):

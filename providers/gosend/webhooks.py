@@ -8,8 +8,9 @@ Payload fields (partner's copy of the GoSend doc + real sample, docs/providers.m
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 from providers.errors import WebhookRejected
 from providers.gosend.mapping import PROVIDER, normalize_status
@@ -39,7 +40,7 @@ def parse(body: bytes) -> list[TrackingUpdate]:
     if is_empty_ping(body):
         return []
     try:
-        event = json.loads(body)
+        event = orjson.loads(body)
         raw = str(event.get("status") or event.get("booking_status") or "")
         order_id = event.get("booking_id") or event.get("entity_id")
         if not raw or not order_id:

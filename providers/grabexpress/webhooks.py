@@ -10,8 +10,9 @@ same event. No verbatim real sample was found [UNCERTAIN].
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 from providers.errors import WebhookRejected
 from providers.grabexpress.mapping import PROVIDER, normalize_status
@@ -47,7 +48,7 @@ def parse(body: bytes) -> list[TrackingUpdate]:
     if is_empty_ping(body):
         return []
     try:
-        event = json.loads(body)
+        event = orjson.loads(body)
         raw = str(event.get("status") or "")
         if not raw or not event.get("deliveryID"):
             return []

@@ -16,6 +16,8 @@ import json
 from json.decoder import scanstring
 from typing import Any
 
+import orjson
+
 from providers.errors import WebhookRejected
 from providers.lalamove.mapping import PROVIDER, normalize_status, parse_driver, signature
 from providers.parsing import epoch_seconds, from_epoch, is_empty_ping, tokens_match
@@ -206,7 +208,7 @@ def parse(body: bytes) -> list[TrackingUpdate]:
     if is_empty_ping(body):
         return []
     try:
-        envelope = json.loads(body)
+        envelope = orjson.loads(body)
         handler = HANDLERS.get(str(envelope.get("eventType") or "").upper())
         if handler is None:
             return []

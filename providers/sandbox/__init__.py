@@ -33,9 +33,14 @@ hex = HMAC-SHA256(webhook_secret, "<timestamp>." + raw body). Non-2xx answers an
 are retried with exponential backoff up to ``webhook_max_attempts``.
 
 Failure switches (at start-up as CLI flags / ``SIPOKE_PROVIDERS__SANDBOX__<SWITCH>``, at run
-time with ``PATCH /v1/admin/switches``): ``latency_ms``, ``error_rate`` (503),
+time with ``PATCH /v1/admin/switches``): ``latency_ms`` (plus a random
+``latency_jitter_ms``), ``error_rate`` (503),
 ``rate_limit_rate`` (429 with ``Retry-After: retry_after_s``), ``hang_after_accept_rate``
 (the order is created, the answer comes after ``hang_seconds``), ``no_courier_rate``,
 ``duplicate_webhooks``, ``out_of_order_webhooks``, ``failed_dropoff_rate`` (recipient
 absent -> ``RETURNING`` -> ``RETURNED``). ``time_scale`` speeds the simulated clock up.
+
+Records (admin): ``GET /v1/admin/orders`` lists every order created (id, client reference,
+status); ``GET /v1/admin/webhooks`` every webhook queued, with ``delivered`` (answered 2xx)
+and ``last_status``.
 """

@@ -16,6 +16,8 @@ class Switches(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     latency_ms: int = Field(default=0, ge=0, le=60_000)
+    # Random extra latency per call, uniform in [0, latency_jitter_ms] (on top of latency_ms).
+    latency_jitter_ms: int = Field(default=0, ge=0, le=60_000)
     error_rate: float = Field(default=0.0, ge=0, le=1)
     rate_limit_rate: float = Field(default=0.0, ge=0, le=1)
     retry_after_s: int = Field(default=2, ge=0, le=3600)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import httpx
+import orjson
 
 from providers.errors import (
     AuthenticationFailed,
@@ -170,7 +170,7 @@ TRACKED_EVENT_TYPES = frozenset({"order.status", "order.location"})
 
 def parse_webhook_body(body: bytes) -> list[TrackingUpdate]:
     try:
-        event = json.loads(body)
+        event = orjson.loads(body)
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):
             raise WebhookRejected("malformed webhook: no event type", provider=PROVIDER)
         if event["type"] not in TRACKED_EVENT_TYPES:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import html
 import socket
 import threading
 import time
@@ -21,7 +22,7 @@ from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from providers.sandbox.config import SandboxServerConfig
-from providers.sandbox.simulator import SandboxError, Simulator
+from providers.sandbox.simulator import COURIERS, SandboxError, Simulator
 from providers.types import Coordinates
 
 
@@ -57,8 +58,9 @@ def build_app(config: SandboxServerConfig, simulator: Simulator | None = None) -
     def chaos() -> None:
         """Latency, 503s and 429s from the switches, before the real work."""
         switches = sim.switches
-        if switches.latency_ms:
-            time.sleep(switches.latency_ms / 1000)
+        delay_ms = switches.latency_ms + sim.jitter(switches.latency_jitter_ms)
+        if delay_ms:
+            time.sleep(delay_ms / 1000)
         if sim.roll(switches.rate_limit_rate):
             raise _RateLimited(switches.retry_after_s)
         if sim.roll(switches.error_rate):
@@ -113,6 +115,11 @@ def build_app(config: SandboxServerConfig, simulator: Simulator | None = None) -
         except ValueError as exc:
             return _error(422, "VALIDATION", str(exc).splitlines()[0])
 
+    @admin.get("/orders")
+    def order_log() -> dict[str, Any]:
+        """Every order ever created, by its client reference: what was really booked."""
+        return {"orders": sim.order_log()}
+
     @admin.get("/webhooks")
     def webhook_log() -> dict[str, Any]:
         return {"url": config.webhook_url, "deliveries": sim.webhooks.snapshot()}
@@ -133,12 +140,29 @@ def build_app(config: SandboxServerConfig, simulator: Simulator | None = None) -
                             f"<p>Status: {order['status']}</p>"
                             f"<p>Posisi: {pos.get('lat', '-')}, {pos.get('lng', '-')}</p>")
 
+    @app.get("/couriers/{plate}/photo.svg")
+    def courier_photo(plate: str) -> Response:
+        """A generated avatar for a simulated courier (the plate arrives URL-encoded)."""
+        return Response(content=courier_avatar(plate), media_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
     @app.get("/proof/{order_id}/{name}")
     def proof(order_id: str, name: str) -> Response:
         sim.get(order_id)
         return Response(content=_PIXEL, media_type="image/gif")
 
     return app
+
+
+def courier_avatar(plate: str) -> bytes:
+    """A round avatar with the simulated courier's initials (by plate), as SVG."""
+    name = next((n for n, p in COURIERS if p == plate), "")
+    initials = "".join(part[0] for part in name.split()[:2]).upper() or "?"
+    hue = sum(plate.encode()) % 360
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96" '
+            f'viewBox="0 0 96 96"><circle cx="48" cy="48" r="48" fill="hsl({hue},45%,42%)"/>'
+            f'<text x="48" y="60" font-family="sans-serif" font-size="36" fill="#fff" '
+            f'text-anchor="middle">{html.escape(initials)}</text></svg>').encode()
 
 
 class _RateLimited(Exception):

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote as url_quote
 
 from core.identity import contains_nik
 from providers.sandbox.config import SandboxServerConfig, Switches
@@ -124,6 +125,13 @@ class Simulator:
         with self.lock:
             return rate > 0 and self.rng.random() < rate
 
+    def jitter(self, upper_ms: int) -> float:
+        """A random extra latency in [0, upper_ms] milliseconds."""
+        if upper_ms <= 0:
+            return 0.0
+        with self.lock:
+            return self.rng.uniform(0, upper_ms)
+
     # --- quotes and orders ----------------------------------------------------------------
 
     def create_quote(self, pickup: Coordinates, dropoff: Coordinates, vehicle: str) -> dict:
@@ -186,7 +194,8 @@ class Simulator:
             name, plate = self.rng.choice(COURIERS)
             courier = {"name": name, "plate": plate,
                        "phone": f"+62813{self.rng.randrange(10**7, 10**8)}",
-                       "photo_url": f"{c.public_url}/static/couriers/{plate[-3:]}.jpg"}
+                       "photo_url": f"{c.public_url}/couriers/"
+                                    f"{url_quote(plate, safe='')}/photo.svg"}
             t1 = t + c.search_s
             t2 = t1 + to_pickup
             t3 = t2 + c.handover_s
@@ -219,6 +228,14 @@ class Simulator:
         with self.lock:
             order_id = self.by_reference.get(reference)
             return [self.snapshot(self.orders[order_id])] if order_id else []
+
+    def order_log(self) -> list[dict[str, Any]]:
+        """One line per order: id, client reference, current status and creation time."""
+        with self.lock:
+            now = self.sim_now()
+            return [{"order_id": o.order_id, "client_reference": o.reference,
+                     "status": o.phases[self._index(o, now)].status,
+                     "created_at": o.created_at.isoformat()} for o in self.orders.values()]
 
     def cancel(self, order_id: str) -> dict[str, Any]:
         with self.lock:

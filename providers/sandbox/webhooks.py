@@ -31,12 +31,14 @@ class Delivery:
     delivered: bool = False
     gave_up: bool = False
     last_error: str | None = None
+    last_status: int | None = None  # the HTTP status of the last answer (None: no answer)
     sent_at: list[float] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"event_id": self.event_id, "order_id": self.order_id, "status": self.status,
                 "attempts": self.attempts, "delivered": self.delivered,
-                "gave_up": self.gave_up, "last_error": self.last_error}
+                "gave_up": self.gave_up, "last_error": self.last_error,
+                "last_status": self.last_status}
 
 
 class WebhookDispatcher:
@@ -104,13 +106,16 @@ class WebhookDispatcher:
                    "X-Sandbox-Event-Id": delivery.event_id}
         delivery.attempts += 1
         delivery.sent_at.append(time.monotonic())
+        status: int | None = None
         try:
             response = self._client.post(self.url or "", content=delivery.body, headers=headers)
-            ok = 200 <= response.status_code < 300
-            error = None if ok else f"HTTP {response.status_code}"
+            status = response.status_code
+            ok = 200 <= status < 300
+            error = None if ok else f"HTTP {status}"
         except httpx.HTTPError as exc:
             ok, error = False, repr(exc)
         with self._cond:
+            delivery.last_status = status
             if ok:
                 delivery.delivered, delivery.last_error = True, None
                 return

@@ -34,19 +34,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         else:
             p.add_argument(flag, type=kind, default=None,  # type: ignore[arg-type]
                            help=f"failure switch (default {field.default})")
-    p.set_defaults(handler=sandbox_provider)
+    # A separate (simulated) courier company: none of the product's wiring.
+    p.set_defaults(handler=sandbox_provider, wired=False)
 
 
 def sandbox_provider(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from core.logging import configure_logging
+    from core.logging import configure_from_settings
     from core.settings import get_settings
     from providers.sandbox.config import SandboxServerConfig
     from providers.sandbox.server import build_app
 
     settings = get_settings()
-    configure_logging(settings.log_level, json_lines=settings.log_json)
+    configure_from_settings(settings)
     conf = settings.provider("sandbox")
     # Listen where our own adapter will call it, so one setting moves both.
     configured = urlsplit(configured_url(conf))

@@ -29,11 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("run", help="migrate, seed and start API, worker, beat and "
                               "sandbox provider on the embedded defaults")
     p.add_argument("--no-seed", action="store_true")
-    p.set_defaults(handler=run_all)
+    p.set_defaults(handler=run_all, wired=False)  # a supervisor: its children wire
 
     p = subparsers.add_parser("api", help="serve the HTTP API")
     p.add_argument("--workers", type=int, default=1)
-    p.set_defaults(handler=api)
+    p.set_defaults(handler=api, wired=False)  # each server process wires (sipoke.app)
 
     p = subparsers.add_parser("worker", help="start a Celery worker")
     p.add_argument("--queues", default=ALL_QUEUES)
@@ -50,12 +50,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def api(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from core.logging import configure_logging
+    from core.logging import configure_from_settings
 
     settings = get_settings()
-    configure_logging(settings.log_level, json_lines=settings.log_json)
+    configure_from_settings(settings)
     uvicorn.run("sipoke.app:asgi", factory=True, host=settings.host, port=settings.port,
-                workers=args.workers, log_config=None, **proxy_header_options(settings))
+                workers=args.workers, log_config=None, access_log=False,
+                **proxy_header_options(settings))
     return 0
 
 
@@ -72,31 +73,39 @@ def _worker_argv(args: argparse.Namespace) -> list[str]:
 
 
 def worker(args: argparse.Namespace) -> int:
+    from celery.signals import worker_init, worker_process_init
+
     import sipoke.models  # noqa: F401
-    from core import db
-    from core.logging import configure_logging
+    from core.logging import configure_from_settings
+    from sipoke.wiring import wire
     from workers.celery_app import app
-    from workers.enqueue import publish_after_commit
 
     settings = get_settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    configure_logging(settings.log_level, json_lines=settings.log_json)
-    if settings.outbox_publish_after_commit:  # else the relay alone sends, as in the API
-        db.set_after_commit_publisher(publish_after_commit)
-    import delivery
-
-    delivery.install()  # core's handover port and the in-house update sink
+    configure_from_settings(settings)
+    wire(settings)
+    # Checked again where tasks run: the worker's main process and each pool process.
+    worker_init.connect(_check_wired, weak=False)
+    worker_process_init.connect(_check_wired, weak=False)
     app.worker_main(_worker_argv(args))
     return 0
 
 
+def _check_wired(**_: object) -> None:
+    from sipoke.wiring import check
+
+    check()
+
+
 def beat(args: argparse.Namespace) -> int:
-    from core.logging import configure_logging
+    from core.logging import configure_from_settings
+    from sipoke.wiring import wire
     from workers.celery_app import app
 
     settings = get_settings()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    configure_logging(settings.log_level, json_lines=settings.log_json)
+    configure_from_settings(settings)
+    wire(settings)
     app.start(["beat", "--loglevel", settings.log_level,
                "--schedule", str(settings.var_dir / "celerybeat-schedule")])
     return 0
@@ -115,7 +124,6 @@ def run_all(args: argparse.Namespace) -> int:
         seed_demo(args)
     exe = [sys.executable, "-m", "sipoke.cli"]
     env = dict(os.environ)
-    env.setdefault("SIPOKE_LOG_JSON", "false")
     specs = [("api", [*exe, "api"]), ("worker", [*exe, "worker", "--beat"]),
              *((name, argv) for name, argv, _url in EXTRA_PROCESSES)]
     children: list[tuple[str, subprocess.Popen]] = []

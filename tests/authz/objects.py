@@ -166,6 +166,23 @@ def finished_requests(world: World) -> Objects:
     return _per_resident(world, lambda r: {"request_id": _finished(world, r)["id"]})
 
 
+def digital_copy_requests(world: World) -> Objects:
+    """Finished requests of a service that offers a digital copy (the office admin's switch,
+    set here in the database), so their residents may download the signed PDF."""
+    from core.db import unit_of_work
+    from core.models import DocumentRequest
+
+    def make(resident: str) -> dict[str, str]:
+        request_id = _finished(world, resident)["id"]
+        with unit_of_work() as s:
+            request = s.get(DocumentRequest, uuid.UUID(request_id))
+            assert request is not None
+            request.service.digital_copy = True
+        return {"request_id": request_id}
+
+    return _per_resident(world, make)
+
+
 def pickup_requests(world: World) -> Objects:
     """Finished requests whose residents chose office pickup."""
 

@@ -177,12 +177,17 @@ POLICY: dict[str, Rule] = {
     "POST /api/v1/operator/deliveries/{delivery_id}/clear-alert": Rule(STAFF, o.delivery_ids),
     "POST /api/v1/operator/deliveries/{delivery_id}/close-without-pin": Rule(
         STAFF, o.delivery_ids, json={"reason": "Warga konfirmasi lewat telepon"}),
+    "POST /api/v1/operator/deliveries/{delivery_id}/send-for-originals": Rule(
+        STAFF, o.delivery_ids, json={"reason": "Kurir penyedia tidak membawa dokumen asli"}),
     "GET /api/v1/operator/summary": Rule(STAFF),
     "GET /api/v1/operator/providers": Rule(STAFF),
     "GET /api/v1/admin/delivery-policy": Rule(roles(OFFICE_ADMIN)),
     "PATCH /api/v1/admin/delivery-policy": Rule(roles(OFFICE_ADMIN), json={}),
     # provider webhooks (signed, no role) and metrics
     "POST /webhooks/{provider}": Rule(NOBODY, o.static(provider="sandbox")),
+    # WhatsApp Cloud API: Meta's verify token, then signed delivery receipts
+    "GET /notifications/whatsapp/webhook": Rule(NOBODY),
+    "POST /notifications/whatsapp/webhook": Rule(NOBODY),
     "GET /metrics": Rule(EVERYONE),
     # web pages
     "GET /": Rule(EVERYONE),
@@ -214,6 +219,8 @@ POLICY: dict[str, Rule] = {
                                                   form={}),
     "GET /permohonan/{request_id}/berkas/{upload_id}": Rule(
         roles(RESIDENT, OPERATOR, OFFICE_ADMIN), o.uploads),
+    "GET /permohonan/{request_id}/dokumen": Rule(
+        roles(RESIDENT, OPERATOR, OFFICE_ADMIN), o.digital_copy_requests),
     # web pages: operators (web/pages/operator.py)
     "GET /operator": Rule(STAFF),
     "GET /operator/_ringkasan": Rule(STAFF),
@@ -270,6 +277,8 @@ POLICY: dict[str, Rule] = {
     "POST /operator/pengantaran/{delivery_id}/reset-pin": Rule(STAFF, o.delivery_ids, form={}),
     "POST /operator/pengantaran/{delivery_id}/tanpa-pin": Rule(
         STAFF, o.delivery_ids, form={"reason": "Warga konfirmasi lewat telepon"}),
+    "POST /operator/pengantaran/{delivery_id}/jemput-asli": Rule(
+        STAFF, o.delivery_ids, form={"reason": "Kurir penyedia tidak membawa dokumen asli"}),
     "POST /operator/pengantaran/{delivery_id}/selesai-ditangani": Rule(STAFF, o.delivery_ids,
                                                                        form={}),
     "POST /operator/pengantaran/{delivery_id}/amplop": Rule(STAFF, o.delivery_ids, form={}),
@@ -294,10 +303,10 @@ POLICY: dict[str, Rule] = {
     "GET /admin/katalog/{code}": Rule(roles(OFFICE_ADMIN), o.own_office_services),
     "POST /admin/katalog/{code}": Rule(roles(OFFICE_ADMIN), o.own_office_services,
                                        form={"name": "Surat Pengantar Akta Kelahiran"}),
-    "GET /admin/staf": Rule(roles(OFFICE_ADMIN)),
-    "POST /admin/staf": Rule(roles(OFFICE_ADMIN), form={}),
-    "POST /admin/staf/{user_id}/aktif": Rule(roles(OFFICE_ADMIN), o.staff_users,
-                                             form={"active": "1"}),
+    # Platform admins too: they pick the office (a new office's first admin is made here).
+    "GET /admin/staf": Rule(ADMINS),
+    "POST /admin/staf": Rule(ADMINS, form={}),
+    "POST /admin/staf/{user_id}/aktif": Rule(ADMINS, o.staff_users, form={"active": "1"}),
     "GET /admin/pengantaran": Rule(roles(OFFICE_ADMIN)),
     "POST /admin/pengantaran": Rule(roles(OFFICE_ADMIN), form={"choice_policy": "resident"}),
     "GET /admin/kantor": Rule(roles(PLATFORM_ADMIN)),

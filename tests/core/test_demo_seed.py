@@ -30,3 +30,32 @@ def test_demo_steps_are_idempotent_and_give_siti_a_finished_request(client, demo
     chosen = ok(client.post(api(f"/requests/{mine[0]['id']}/handover"),
                             headers=demo.headers(SITI), json={"method": "pickup"}))
     assert chosen["state"] == "handover_pending"
+
+
+def test_every_rw_a_demo_resident_lives_in_has_a_head(client, demo, settings):
+    """Issue 15, item 11: Agus (RW 002) and Dewi (Abadijaya RW 001) have someone to issue
+    their cover letters, and demo data made before gets the missing heads."""
+    from core.models import Role, User
+    from sipoke.seed import RESIDENTS, seed_demo
+    from tests.core.request_helpers import AGUS, DOMICILE, submitted_request
+
+    with unit_of_work() as s:
+        heads = {(u.office.slug, u.rw) for u in s.scalars(select(User).where(
+            User.role == Role.rw_admin, User.is_active.is_(True)))}
+    assert {(r.office, r.rw) for r in RESIDENTS} <= heads
+
+    request = submitted_request(client, demo.headers(AGUS), DOMICILE)
+    assert request["state"] == "cover_letter_pending"
+    head = demo.headers("rw02.mekarjaya")
+    assert [c["request"]["id"] for c in ok(client.get(api("/rw/cover-letters"),
+                                                      headers=head))] == [request["id"]]
+    ok(client.post(api(f"/rw/cover-letters/{request['id']}/approve"), headers=head,
+                   json={"number": "003/RW02"}))
+    assert ok(client.get(api(f"/requests/{request['id']}"),
+                         headers=demo.headers(AGUS)))["state"] == "submitted"
+
+    with unit_of_work() as s:  # an older demo database, without the new heads
+        s.delete(s.scalar(select(User).where(User.username == "rw01.abadijaya")))
+    assert seed_demo(settings) is False
+    with unit_of_work() as s:
+        assert s.scalar(select(User).where(User.username == "rw01.abadijaya")) is not None

@@ -3,13 +3,16 @@ package implements, or the digital copy where the service allows it."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import unit_of_work
-from core.models import DocumentRequest, User
+from core.errors import ServiceUnavailable, ValidationFailed
+from core.models import DocumentRequest, HandoverMethod, User
 from core.requests import handover
 from core.requests.handover import DeliveryDestination
 from tests.core.request_helpers import (
@@ -42,6 +45,17 @@ class RecordingPort:
         self.cancelled.append(reason)
 
 
+def choose_delivery(rid: str, **where: object) -> dict:
+    """Home delivery is chosen through ``handover.choose`` (behind ``POST /api/v1/deliveries``
+    in the delivery package); core's own door answers ``use_deliveries``."""
+    with unit_of_work() as s:
+        siti = s.scalar(select(User).where(User.phone == SITI))
+        assert siti is not None
+        chosen = handover.choose(s, siti, uuid.UUID(rid), HandoverMethod.delivery,
+                                 **where)  # type: ignore[arg-type]
+        return {"state": str(chosen.state), "handover_method": str(chosen.handover_method)}
+
+
 @pytest.fixture
 def port(app):  # after the app, which plugs the real delivery package in
     previous = handover.delivery_port()
@@ -62,18 +76,16 @@ def no_port(app):  # core alone, as when no delivery package is installed
 def test_delivery_without_a_port_is_a_clear_503(client, demo, no_port):
     rid = finished_request(client, demo)["id"]
     siti = demo.headers(SITI)
-    response = client.post(api(f"/requests/{rid}/handover"), headers=siti,
-                           json={"method": "delivery"})
-    assert response.status_code == 503
-    assert "ambil di kantor" in response.json()["error"]["message"]
+    with pytest.raises(ServiceUnavailable) as refused:
+        choose_delivery(rid)
+    assert "ambil di kantor" in refused.value.message
     assert ok(client.get(api(f"/requests/{rid}"), headers=siti))["state"] == "finished"
 
 
 def test_delivery_goes_through_the_port_and_can_change_until_booked(client, demo, port):
     rid = finished_request(client, demo)["id"]
     siti = demo.headers(SITI)
-    chosen = ok(client.post(api(f"/requests/{rid}/handover"), headers=siti,
-                            json={"method": "delivery", "note": "Pagar hijau"}))
+    chosen = choose_delivery(rid, note="Pagar hijau")
     assert chosen["state"] == "handover_pending" and chosen["handover_method"] == "delivery"
     destination = port.started[0]
     assert destination.recipient_phone == SITI and destination.address == "Jl. Kenanga No. 5"
@@ -88,8 +100,7 @@ def test_delivery_goes_through_the_port_and_can_change_until_booked(client, demo
     assert ok(client.get(api(f"/requests/{rid}/pickup"), headers=siti))["pickup_code"]
 
     # Delivery again, then a courier is booked: no more changes.
-    ok(client.post(api(f"/requests/{rid}/handover"), headers=siti,
-                   json={"method": "delivery"}))
+    choose_delivery(rid)
     assert client.get(api(f"/requests/{rid}/pickup"), headers=siti).status_code == 404
     port.booked = True
     locked = client.post(api(f"/requests/{rid}/handover"), headers=siti,
@@ -101,8 +112,7 @@ def test_delivery_goes_through_the_port_and_can_change_until_booked(client, demo
 
 def test_delivery_hooks_move_the_request_to_delivered_and_completed(client, demo, port):
     rid = finished_request(client, demo)["id"]
-    ok(client.post(api(f"/requests/{rid}/handover"), headers=demo.headers(SITI),
-                   json={"method": "delivery"}))
+    choose_delivery(rid)
     with unit_of_work() as s:
         handover.mark_delivered(s, rid, note="PIN benar")
         handover.mark_delivered(s, rid)  # a repeated event changes nothing
@@ -122,8 +132,7 @@ def test_delivery_hooks_move_the_request_to_delivered_and_completed(client, demo
 def test_a_failed_delivery_returns_to_office_pickup(client, demo, port):
     rid = finished_request(client, demo)["id"]
     siti = demo.headers(SITI)
-    ok(client.post(api(f"/requests/{rid}/handover"), headers=siti,
-                   json={"method": "delivery"}))
+    choose_delivery(rid)
     with unit_of_work() as s:
         handover.return_to_office(s, rid, note="Penerima tidak di tempat")
     pickup = ok(client.get(api(f"/requests/{rid}/pickup"), headers=siti))
@@ -134,9 +143,9 @@ def test_counter_only_and_undeliverable_services_refuse_delivery(client, demo, p
     ok(client.patch(api(f"/catalog/services/{BIRTH}"), headers=demo.headers("admin.mekarjaya"),
                     json={"deliverable": False}))
     rid = finished_request(client, demo)["id"]
-    refused = client.post(api(f"/requests/{rid}/handover"), headers=demo.headers(SITI),
-                          json={"method": "delivery"})
-    assert refused.status_code == 422 and not port.started
+    with pytest.raises(ValidationFailed):
+        choose_delivery(rid)
+    assert not port.started
 
 
 def test_handover_choice_only_when_finished(client, demo, port):
@@ -171,3 +180,18 @@ def test_digital_copy_where_the_service_offers_it(client, demo):
                       headers=siti).status_code == 404
     assert client.post(api(f"/requests/{rid2}/handover"), headers=siti,
                        json={"method": "digital"}).status_code == 422
+
+
+def test_delivery_has_one_door_and_core_points_at_it(client, demo, port):
+    """``POST /requests/{id}/handover`` chooses pickup or the digital copy; home delivery is
+    ``POST /api/v1/deliveries`` only, and the old way says so instead of starting one."""
+    rid = finished_request(client, demo)["id"]
+    siti = demo.headers(SITI)
+    refused = client.post(api(f"/requests/{rid}/handover"), headers=siti,
+                          json={"method": "delivery", "address": "Jl. Kenanga No. 5"})
+    assert refused.status_code == 409, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "use_deliveries" and "/api/v1/deliveries" in error["message"]
+    assert error["details"]["use"] == "POST /api/v1/deliveries"
+    assert not port.started
+    assert ok(client.get(api(f"/requests/{rid}"), headers=siti))["state"] == "finished"

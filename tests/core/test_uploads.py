@@ -184,7 +184,7 @@ def test_a_failed_transaction_removes_the_kept_file(demo, settings):
         from core.requests.schemas import RequestCreate
 
         rid = requests_service.create(s, siti, RequestCreate(
-            service=BIRTH, fields={"nama_anak": "A", "tanggal_lahir": "B"})).id
+            service=BIRTH, fields={"nama_anak": "A", "tanggal_lahir": "2026-11-01"})).id
     session: Session
     with pytest.raises(RuntimeError), unit_of_work() as session:
         siti = session.query(User).filter_by(phone=SITI, role=Role.resident).one()

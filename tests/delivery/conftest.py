@@ -68,12 +68,13 @@ def installed(engine) -> Iterator[None]:
     """Core's handover port and the in-house sink, as the composition root installs them."""
     import delivery
     from core.requests.handover import register_delivery_port
-    from providers.inhouse.sink import set_update_sink
+    from providers.inhouse.sink import set_delivery_lookup, set_update_sink
 
     delivery.install()
     yield
     register_delivery_port(None)
     set_update_sink(None)
+    set_delivery_lookup(None)
 
 
 def switches(server: SandboxServer, **changes: Any) -> None:

@@ -73,11 +73,11 @@ def test_timeout_after_accept_is_resolved_by_lookup(client, demo, providers_env,
 
 def test_one_active_attempt_per_delivery(client, demo, providers_env, installed, outbox):
     did = _choose(client, demo, outbox)
-    with unit_of_work() as s:
+    # The Conflict ends the unit of work: the boundary rolls it back (no savepoint).
+    with pytest.raises(Conflict), unit_of_work() as s:
         delivery = DeliveryRepository(s).get(uuid.UUID(did), lock=True)
         quote = s.get(DeliveryQuote, delivery.chosen_quote_id)
-        with pytest.raises(Conflict):
-            start_booking(s, delivery, quote)
+        start_booking(s, delivery, quote)
     # The index itself, without the service's check.
     with pytest.raises(IntegrityError), unit_of_work() as s:
         delivery = DeliveryRepository(s).get(uuid.UUID(did))

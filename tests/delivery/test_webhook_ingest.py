@@ -1,6 +1,7 @@
 """Webhook events stored with group commit (delivery.tracking.ingest): a burst shares
-transactions, every event is stored once, one ``tracking.apply_batch`` outbox row carries the
-new ids of a batch, and the events are applied from it."""
+transactions, every event is stored once, one ``tracking.apply_batch`` task sent after the
+commit carries the new ids of a batch (no outbox row: the pending events are their own record,
+re-driven by the sweeper), and the events are applied from it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from providers.status import DeliveryStatus
 from providers.types import TrackingUpdate
 from tests.delivery.conftest import load, signed, status_event
 from tests.delivery.test_webhooks import _booked
+from tests.fixtures import SENT_AFTER_COMMIT
 
 
 def _update(event_id: str) -> TrackingUpdate:
@@ -32,10 +34,14 @@ def _row(event_id: str, *, tracked: bool = True) -> dict:
 
 
 def _apply_batches() -> list[list[int]]:
+    """The ``tracking.apply_batch`` tasks sent after commits so far."""
+    return [kwargs["event_ids"] for name, kwargs in SENT_AFTER_COMMIT
+            if name == APPLY_BATCH_TASK]
+
+
+def _outbox_rows() -> int:
     with unit_of_work() as s:
-        return [m.kwargs["event_ids"] for m in s.scalars(
-            select(OutboxMessage).where(OutboxMessage.task_name == APPLY_BATCH_TASK)
-            .order_by(OutboxMessage.id))]
+        return len(list(s.scalars(select(OutboxMessage))))
 
 
 def test_one_transaction_stores_each_event_once_and_queues_the_new_ones(engine):
@@ -52,8 +58,9 @@ def test_one_transaction_stores_each_event_once_and_queues_the_new_ones(engine):
         rows = {e.provider_event_id: e for e in s.scalars(select(TrackingEvent))}
     assert sorted(rows) == ["evt_a", "evt_b", "evt_old", "ping"]
     assert rows["ping"].outcome == "ignored" and rows["evt_a"].outcome == "pending"
-    # One outbox row per batch; the ignored event is kept but never applied.
+    # One task per batch, no outbox row; the ignored event is kept but never applied.
     assert _apply_batches() == [[old.event_id], sorted([a.event_id, b.event_id])]
+    assert _outbox_rows() == 0
 
 
 def test_a_row_the_database_refuses_fails_alone(engine):
@@ -101,3 +108,15 @@ def test_a_burst_of_webhooks_shares_commits_and_every_event_is_applied(
         outcomes = {e.outcome for e in s.scalars(select(TrackingEvent).where(
             TrackingEvent.provider_event_id.like("evt_burst_%")))}
     assert outcomes <= {"applied", "stale"} and "applied" in outcomes
+
+
+def test_the_postgresql_insert_names_every_column_of_a_stored_event():
+    """The set-wise insert lists its columns by hand: a column added to ``event_row`` (or
+    dropped) must show in the statement too."""
+    from delivery.repository import _EVENT_COLUMNS, _PG_INSERT_EVENTS
+
+    assert set(_row("evt_cols")) == set(_EVENT_COLUMNS)
+    head = _PG_INSERT_EVENTS.split("(", 1)[1].split(")", 1)[0]
+    assert [c.strip() for c in head.split(",")] == list(_EVENT_COLUMNS)
+    arrays = _PG_INSERT_EVENTS.split("unnest(", 1)[1].split(") ON CONFLICT", 1)[0]
+    assert arrays == ", ".join(f"%({c})s::{kind}[]" for c, kind in _EVENT_COLUMNS.items())

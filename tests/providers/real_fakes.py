@@ -19,7 +19,7 @@ Example (a delivery routed through GoSend)::
     with respx.mock(assert_all_called=False) as router:
         fake = install_fake("gosend", router)
         router.route(host="testserver").pass_through()   # if the test also calls our app
-        settings.providers["gosend"] = fake.config(enabled=True, priority=1)
+        use_only(monkeypatch, "gosend", fake.config(enabled=True, priority=1))
         ...
 """
 

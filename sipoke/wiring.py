@@ -1,0 +1,66 @@
+"""The one place the product is plugged together.
+
+``core`` and ``providers`` know nothing of the packages above them; three process-wide hooks
+connect them, and :func:`wire` installs all three:
+
+* the after-commit publisher (``core.db``): committed outbox rows go to the broker at once
+  (processes that serve traffic; a short CLI command leaves them to the relay);
+* the delivery port (``core.requests.handover``): a finished request's handover can become a
+  delivery;
+* the in-house courier hooks (``providers.inhouse.sink``): a courier's status change reaches
+  the delivery in the same transaction, and a job page follows its delivery's state.
+
+Every process calls it once at start: the API (``sipoke.app.build_app``), the worker and
+beat (``sipoke.commands.serve``), every CLI command (``sipoke.cli``) and the tests
+(``tests/fixtures.py``). :func:`check` fails loudly when a hook is missing; the worker runs it
+again when it starts (``workers.celery_app``), so a process that skipped wiring never runs a
+task half-connected.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from core import db
+from core.settings import Settings
+
+
+class NotWired(RuntimeError):
+    """A process started without :func:`wire`: some hook is missing."""
+
+
+# How long a thread may hold the interpreter before another thread that waits for it gets a
+# turn (Python's default: 5 ms). Our processes run many threads that each do a little Python
+# between database and broker round trips; at 5 ms every round trip's return can wait that
+# long behind another thread's work, and PostgreSQL sees its transactions sit "idle in
+# transaction" while their thread waits for its turn. 1 ms keeps those handoffs short.
+SWITCH_INTERVAL_S = 0.001
+
+
+def wire(settings: Settings, *, publish_after_commit: bool = True) -> None:
+    import delivery
+
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    from workers.enqueue import publish_after_commit as publisher
+
+    use_publisher = publish_after_commit and settings.outbox_publish_after_commit
+    db.set_after_commit_publisher(publisher if use_publisher else None)
+    delivery.install()
+    check()
+
+
+def check() -> None:
+    """Raise :class:`NotWired` naming every hook that is missing."""
+    from core.requests.handover import delivery_port
+    from providers.inhouse import sink
+
+    missing = []
+    if delivery_port() is None:
+        missing.append("the delivery port (core.requests.handover)")
+    if sink.get_update_sink() is None:
+        missing.append("the in-house update sink (providers.inhouse.sink)")
+    if not sink.has_delivery_lookup():
+        missing.append("the in-house delivery lookup (providers.inhouse.sink)")
+    if missing:
+        raise NotWired("the product is not wired (call sipoke.wiring.wire at start-up): "
+                       + "; ".join(missing))
