@@ -10,7 +10,7 @@
    ``CHAOS_SETTLE_S``), then check the invariants and print them as a table.
 
 Exit status 0 when every invariant holds, 1 otherwise (2: the run itself broke).
-Sizes: ``CHAOS_DELIVERIES`` (400), ``CHAOS_DRIVE_S`` (180), ``CHAOS_FAULT_GAP_S`` (mean
+Sizes: ``CHAOS_DELIVERIES`` (1000), ``CHAOS_DRIVE_S`` (240), ``CHAOS_FAULT_GAP_S`` (mean
 seconds between faults, 20); the settling wait lasts until nothing moves, at most
 ``CHAOS_SETTLE_S`` (300) and never past ``CHAOS_BUDGET_S`` (570) from the start, so the whole
 run, teardown included, stays within 10 minutes.
@@ -34,8 +34,8 @@ from chaos.schedule import make_plan
 from chaos.stack import SANDBOX_KEY, ChaosStack
 
 # What settles within the 10 minutes on a shared 2-core machine (README, "Chaos run").
-DELIVERIES = 400
-DRIVE_S = 180
+DELIVERIES = 1000
+DRIVE_S = 240
 SWITCHES = {
     "latency_ms": 20, "latency_jitter_ms": 600,  # 20-620 ms per call
     "no_courier_rate": 0.08,
