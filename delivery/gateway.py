@@ -21,11 +21,10 @@ from functools import lru_cache
 from core.settings import Settings
 from providers import registry
 from providers.base import Capabilities, ProviderAdapter
-from providers.errors import TransientProviderError
+from providers.errors import TransientProviderError as TransientProviderError  # re-exported
 
-# Tasks retry on this (workers reach providers only through this door).
-__all__ = ["TransientProviderError"]
-
+# TransientProviderError is re-exported: tasks retry on it, and reach providers only through
+# this door.
 _adapters: dict[tuple[int, str, str], ProviderAdapter] = {}
 _lock = threading.Lock()
 

@@ -19,8 +19,6 @@ task half-connected.
 
 from __future__ import annotations
 
-import sys
-
 from core import db
 from core.settings import Settings
 
@@ -29,18 +27,8 @@ class NotWired(RuntimeError):
     """A process started without :func:`wire`: some hook is missing."""
 
 
-# How long a thread may hold the interpreter before another thread that waits for it gets a
-# turn (Python's default: 5 ms). Our processes run many threads that each do a little Python
-# between database and broker round trips; at 5 ms every round trip's return can wait that
-# long behind another thread's work, and PostgreSQL sees its transactions sit "idle in
-# transaction" while their thread waits for its turn. 1 ms keeps those handoffs short.
-SWITCH_INTERVAL_S = 0.001
-
-
 def wire(settings: Settings, *, publish_after_commit: bool = True) -> None:
     import delivery
-
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
     from workers.enqueue import publish_after_commit as publisher
 
     use_publisher = publish_after_commit and settings.outbox_publish_after_commit

@@ -226,14 +226,14 @@ def apply_batch(session: Session, event_ids: list[int]) -> dict[str, int]:
             found = by_reference.get((event.provider, event.reference))
         return found
 
-    matched = {e.id: a.id for e in waiting if (a := match(e)) is not None}
-    deliveries = repo.lock_deliveries({a.delivery_id for e in waiting
-                                       if (a := match(e)) is not None})
-    attempts = repo.lock_attempts(set(matched.values()))
+    matched = {e.id: a for e in waiting if (a := match(e)) is not None}
+    deliveries = repo.lock_deliveries({a.delivery_id for a in matched.values()})
+    attempts = repo.lock_attempts({a.id for a in matched.values()})
     locked = repo.events_to_apply([e.id for e in waiting], lock=True)
     count("skipped", len(waiting) - len(locked))  # applied by another worker meanwhile
     for event in locked:
-        attempt = attempts.get(matched.get(event.id))  # type: ignore[arg-type]
+        found = matched.get(event.id)
+        attempt = attempts.get(found.id) if found is not None else None
         if attempt is None:
             event.outcome = EventOutcome.unmatched
             event.apply_tries += 1
