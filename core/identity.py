@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Annotated
 
 import phonenumbers
+from pydantic import AfterValidator
 
 # Province codes (two first digits of a NIK / kode wilayah), including the Papua provinces
 # created in 2022.
@@ -62,6 +64,10 @@ def scrub_nik(text: str | None) -> str:
     """``text`` with every NIK-like number replaced by ``[dihapus]``: what may leave the
     office (to couriers, providers, the envelope label) goes through here."""
     return NIK_LIKE.sub(NIK_REMOVED, text or "")
+
+
+# What a courier reads at a stop: never a NIK-like number, whoever built the stop.
+CourierText = Annotated[str, AfterValidator(scrub_nik)]
 
 
 def _is_date(year: int, month: int, day: int) -> bool:

@@ -1,8 +1,8 @@
 """Home delivery of finished documents: quotes, booking, tracking, failover, safe handover.
 
-:func:`install` plugs delivery into core (the handover port) and into the in-house provider
-(its update sink, and the lookup its job pages follow); the composition root calls it in the
-API and every worker process.
+:func:`install` plugs delivery into core (the handover port) and into the office's fleet
+(its job updates, and the lookup its job pages follow); ``sipoke.wiring`` calls it in every
+process.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ def install() -> None:
     from core.requests.handover import register_delivery_port
     from delivery.handover.service import delivery_state_for_reference
     from delivery.port import DeliveryService
-    from delivery.tracking.service import inhouse_sink
-    from providers.inhouse.sink import set_delivery_lookup, set_update_sink
+    from delivery.tracking.service import fleet_listener
+    from fleet import hooks as fleet_hooks
 
     register_delivery_port(DeliveryService())
-    set_update_sink(inhouse_sink)
-    set_delivery_lookup(delivery_state_for_reference)
+    fleet_hooks.set_status_listener(fleet_listener)
+    fleet_hooks.set_delivery_lookup(delivery_state_for_reference)
 
 
 def routers() -> tuple:

@@ -8,16 +8,14 @@ there: a position update is not a tracking event.
 
 from __future__ import annotations
 
-import uuid
-
 from sqlalchemy.orm import Session
 
 from core.settings import get_settings
 from delivery.models import Delivery, DeliveryAttempt, DeliveryState
 from delivery.repository import DeliveryRepository
-from providers.inhouse.repository import InhouseRepository
+from fleet import service as fleet
+from providers.inhouse.mapping import PROVIDER as INHOUSE
 
-INHOUSE = "inhouse"
 # The courier is shown on the map only while they hold (or come for) the envelope.
 COURIER_STATES = frozenset({DeliveryState.courier_assigned, DeliveryState.picked_up,
                             DeliveryState.in_transit, DeliveryState.delivered})
@@ -34,12 +32,9 @@ def courier_position(session: Session, delivery: Delivery) -> tuple[float, float
         return None
     attempt = outbound_attempt(delivery)
     if attempt is not None and attempt.provider == INHOUSE and attempt.provider_order_id:
-        try:
-            job = InhouseRepository(session).job(uuid.UUID(attempt.provider_order_id))
-        except ValueError:
-            job = None
-        if job is not None and job.last_lat is not None and job.last_lng is not None:
-            return float(job.last_lat), float(job.last_lng)
+        position = fleet.job_position(session, attempt.provider_order_id)
+        if position is not None:
+            return position
     for event in reversed(DeliveryRepository(session).events_for(delivery.id)):
         pos = (event.data or {}).get("position")
         if pos and pos.get("lat") is not None and pos.get("lng") is not None:

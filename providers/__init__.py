@@ -7,8 +7,8 @@
 * :mod:`providers.errors` - the errors adapters raise; :mod:`providers.http` - the shared
   httpx transport; :mod:`providers.registry` - built-in and entry-point adapters;
 * :mod:`providers.sandbox` - a simulated ride-hailing courier company (server + adapter);
-* :mod:`providers.inhouse` - the office's own couriers (the one adapter living on our DB).
+* :mod:`providers.inhouse` - the office's own couriers: a thin adapter over the fleet
+  (``fleet/``), a company of its own that happens to live in our system.
 
-This package imports nothing of ours except its own contract; the in-house provider is the
-one exception (it lives inside our system) and says so.
+This package imports nothing of ours but ``core`` and, for the in-house adapter, ``fleet``.
 """

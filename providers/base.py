@@ -5,7 +5,10 @@ Writing an adapter
 1. Subclass :class:`ProviderSettings` for your configuration (credentials as ``SecretStr``);
    the registry fills it from ``SIPOKE_PROVIDERS__<NAME>__<KEY>`` (keys lower-cased).
 2. Subclass :class:`ProviderAdapter`: set ``name`` (lower-case, the webhook path segment
-   ``/webhooks/{name}``), ``display_name``, ``settings_model`` and ``capabilities``.
+   ``/webhooks/{name}``), ``display_name``, ``settings_model`` and ``capabilities``. A
+   provider spoken to over HTTP subclasses :class:`HttpProviderAdapter` instead, which
+   builds and closes the client, settles a refused cancel and decodes webhooks around a
+   few hooks (``client_type``, ``send_cancel``, ``webhook_updates``).
 3. Keep I/O out of the mapping: put request building and response parsing in a pure
    ``mapping.py`` (dicts in, contract types out) and the httpx calls in ``client.py`` using
    :class:`providers.http.ProviderHttp`, which turns transport failures into
@@ -32,7 +35,7 @@ Semantics every adapter guarantees
 * ``webhooks_configured`` says whether the secrets webhooks are checked with are set; the
   webhook door (``/webhooks/{name}``) answers 404 and stores nothing unless the provider is
   enabled and configured (:meth:`ProviderAdapter.accepts_webhooks`), so an adapter that
-  receives webhooks must override it.
+  receives webhooks names those settings in ``webhook_secret_settings``.
 * ``verify_webhook`` checks the RAW body bytes and headers before anything is parsed, in
   constant time (``hmac.compare_digest``), and raises :class:`WebhookRejected`. The body it
   sees is empty or JSON nested at most 200 levels deep (the door checks that first).
@@ -44,9 +47,11 @@ Semantics every adapter guarantees
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Protocol, Self
 
+import httpx
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from providers.errors import (
@@ -55,6 +60,7 @@ from providers.errors import (
     CapabilityNotSupported,
     OrderNotFound,
     PermanentProviderError,
+    WebhookRejected,
 )
 from providers.parsing import is_empty_ping
 from providers.status import BEFORE_PICKUP, DeliveryStatus
@@ -123,6 +129,8 @@ class ProviderAdapter(ABC):
     display_name: ClassVar[str]
     settings_model: ClassVar[type[ProviderSettings]] = ProviderSettings
     capabilities: ClassVar[Capabilities] = Capabilities()
+    # The settings holding the secrets this provider's webhooks are checked with.
+    webhook_secret_settings: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
@@ -162,9 +170,11 @@ class ProviderAdapter(ABC):
     # --- webhooks ------------------------------------------------------------------------
 
     def webhooks_configured(self) -> bool:
-        """Whether the secrets this provider's webhooks are checked with are all set.
-        Adapters that receive webhooks override this; without webhooks it is False."""
-        return False
+        """Whether the secrets this provider's webhooks are checked with (the settings named
+        in ``webhook_secret_settings``) are all set; without webhooks it is False."""
+        secrets = [revealed(getattr(self.settings, setting))
+                   for setting in self.webhook_secret_settings]
+        return bool(secrets) and all(secrets)
 
     def accepts_webhooks(self) -> bool:
         """Webhooks are taken only for a provider that is switched on and configured: a
@@ -237,6 +247,64 @@ class ProviderAdapter(ABC):
         return f"<{type(self).__name__} {self.name}>"
 
 
+class ApiClient(Protocol):
+    """What :class:`HttpProviderAdapter` needs of a provider's API client."""
+
+    def close(self) -> None: ...
+
+
+class HttpProviderAdapter(ProviderAdapter):
+    """A provider spoken to over HTTP that calls back with JSON webhooks.
+
+    The parts such adapters share, around small hooks for what is the provider's own: the API
+    client (``client_type``) is built once with the adapter (:meth:`open_client`; tests pass
+    a fake ``transport``) and closed with it; :meth:`cancel` sends the provider's cancel
+    (:meth:`send_cancel`) and settles a refusal (:meth:`settle_refused_cancel`);
+    :meth:`parse_webhook` answers a probe with no updates and hands the decoded body to the
+    provider's pure mapping (:meth:`webhook_updates`). Checking a webhook stays with each
+    adapter (``verify_webhook``): every provider authenticates its webhooks differently.
+    """
+
+    # The provider's API client, built as ``client_type(settings, transport=transport)``.
+    client_type: ClassVar[Callable[..., ApiClient]]
+    client: ApiClient
+
+    def __init__(self, settings: ProviderSettings, *,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        super().__init__(settings)
+        self.client = self.open_client(transport)
+
+    def open_client(self, transport: httpx.BaseTransport | None) -> ApiClient:
+        """The API client for ``self.settings``; an adapter without a client class of its own
+        (the sandbox speaks through :class:`providers.http.ProviderHttp`) builds it here."""
+        return self.client_type(self.settings, transport=transport)
+
+    @abstractmethod
+    def send_cancel(self, provider_order_id: str, reason: str) -> None:
+        """Ask the provider to cancel; a refusal raises a PermanentProviderError."""
+
+    @abstractmethod
+    def webhook_updates(self, event: Any) -> list[TrackingUpdate]:
+        """The updates a verified webhook's decoded JSON carries (pure: no I/O)."""
+
+    def cancel(self, provider_order_id: str, *, reason: str = "") -> None:
+        try:
+            self.send_cancel(provider_order_id, reason)
+        except PermanentProviderError as exc:
+            self.settle_refused_cancel(provider_order_id, exc)
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[TrackingUpdate]:
+        if self.is_probe(body):
+            return []
+        try:
+            return self.webhook_updates(orjson.loads(body))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise WebhookRejected(f"malformed webhook: {exc!r}", provider=self.name) from exc
+
+    def close(self) -> None:
+        self.client.close()
+
+
 def revealed(secret: SecretStr | None) -> str:
     """The value of an optional secret setting, ``""`` when it is unset."""
     return secret.get_secret_value() if secret else ""
@@ -254,4 +322,11 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-__all__ = ["Capabilities", "ProviderAdapter", "ProviderSettings", "header", "revealed"]
+__all__ = [
+    "Capabilities",
+    "HttpProviderAdapter",
+    "ProviderAdapter",
+    "ProviderSettings",
+    "header",
+    "revealed",
+]

@@ -20,14 +20,14 @@ Rules the types encode:
 from __future__ import annotations
 
 import hashlib
-import math
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from core.identity import scrub_nik
+from core.geo import distance_m
+from core.identity import CourierText, scrub_nik
 from providers.status import DeliveryStatus
 
 ITEM_DESCRIPTION = "Dokumen"
@@ -41,8 +41,6 @@ def _aware_utc(value: datetime) -> datetime:
 
 
 UTCDatetime = Annotated[datetime, AfterValidator(_aware_utc)]
-# What a courier reads at a stop: never a NIK-like number, whoever built the stop.
-CourierText = Annotated[str, AfterValidator(scrub_nik)]
 
 
 def courier_text(text: str | None, limit: int = 500) -> str:
@@ -79,11 +77,7 @@ class Coordinates(_Frozen):
 
     def distance_m(self, other: Coordinates) -> int:
         """Great-circle (haversine) distance in metres."""
-        r = 6_371_000.0
-        p1, p2 = math.radians(self.lat), math.radians(other.lat)
-        dp, dl = p2 - p1, math.radians(other.lng - self.lng)
-        a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-        return round(2 * r * math.asin(math.sqrt(a)))
+        return distance_m(self.lat, self.lng, other.lat, other.lng)
 
     @classmethod
     def parse(cls, text: str) -> Coordinates:

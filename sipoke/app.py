@@ -10,7 +10,7 @@ from core import db
 from core.app import add_routes_first, create_app
 from core.backup import status as backup_status
 from core.settings import Settings, get_settings
-from providers.inhouse.endpoints import router as courier_router
+from fleet.endpoints import router as courier_router
 from sipoke.wiring import wire
 from web import app as web
 

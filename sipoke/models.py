@@ -3,7 +3,7 @@ in the API, the workers, Alembic and the tests."""
 
 import core.models  # noqa: F401
 import delivery.models  # noqa: F401
-import providers.inhouse.models  # noqa: F401
+import fleet.models  # noqa: F401
 from core.db import Base
 
 metadata = Base.metadata

@@ -20,7 +20,7 @@ from core.offices.service import create as create_office
 from core.requests.demo import seed_catalogs, seed_finished_request
 from core.security import encrypt_nik, nik_hash
 from core.settings import Environment, Settings
-from providers.inhouse.demo import seed_courier_profiles
+from fleet.demo import seed_courier_profiles
 
 WEEKDAYS = {d: ["08:00", "15:00"] for d in ("mon", "tue", "wed", "thu")} | {
     "fri": ["08:00", "11:30"]
@@ -108,7 +108,7 @@ def seed_rw_heads(session: Session, settings: Settings) -> None:
 EXTRA_STEPS: list = [seed_rw_heads]
 # Core's own: every office's service catalog, and a finished demo request for Siti.
 EXTRA_STEPS += [seed_catalogs, seed_finished_request]
-EXTRA_STEPS += [seed_courier_profiles]  # providers/inhouse: demo couriers on duty
+EXTRA_STEPS += [seed_courier_profiles]  # fleet: demo couriers on duty
 
 
 def seed_demo(settings: Settings) -> bool:

@@ -1,14 +1,14 @@
 """The one place the product is plugged together.
 
-``core`` and ``providers`` know nothing of the packages above them; three process-wide hooks
-connect them, and :func:`wire` installs all three:
+``core``, ``fleet`` and ``providers`` know nothing of the packages above them; three
+process-wide hooks connect them, and :func:`wire` installs all three:
 
 * the after-commit publisher (``core.db``): committed outbox rows go to the broker at once
   (processes that serve traffic; a short CLI command leaves them to the relay);
 * the delivery port (``core.requests.handover``): a finished request's handover can become a
   delivery;
-* the in-house courier hooks (``providers.inhouse.sink``): a courier's status change reaches
-  the delivery in the same transaction, and a job page follows its delivery's state.
+* the fleet's hooks (``fleet.hooks``): a courier's status change reaches the delivery in the
+  same transaction, and a job page follows its delivery's state.
 
 Every process calls it once at start: the API (``sipoke.app.build_app``), the worker and
 beat (``sipoke.commands.serve``), every CLI command (``sipoke.cli``) and the tests
@@ -40,15 +40,15 @@ def wire(settings: Settings, *, publish_after_commit: bool = True) -> None:
 def check() -> None:
     """Raise :class:`NotWired` naming every hook that is missing."""
     from core.requests.handover import delivery_port
-    from providers.inhouse import sink
+    from fleet import hooks
 
     missing = []
     if delivery_port() is None:
         missing.append("the delivery port (core.requests.handover)")
-    if sink.get_update_sink() is None:
-        missing.append("the in-house update sink (providers.inhouse.sink)")
-    if not sink.has_delivery_lookup():
-        missing.append("the in-house delivery lookup (providers.inhouse.sink)")
+    if not hooks.has_status_listener():
+        missing.append("the fleet's status listener (fleet.hooks)")
+    if not hooks.has_delivery_lookup():
+        missing.append("the fleet's delivery lookup (fleet.hooks)")
     if missing:
         raise NotWired("the product is not wired (call sipoke.wiring.wire at start-up): "
                        + "; ".join(missing))

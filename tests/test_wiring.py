@@ -7,38 +7,38 @@ import pytest
 
 from core import db
 from core.requests.handover import delivery_port, register_delivery_port
-from providers.inhouse import sink
+from fleet import hooks
 from sipoke import wiring
 
 
 @pytest.fixture
 def unwired():
     register_delivery_port(None)
-    sink.set_update_sink(None)
-    sink.set_delivery_lookup(None)
+    hooks.set_status_listener(None)
+    hooks.set_delivery_lookup(None)
     db.set_after_commit_publisher(None)
     yield
     register_delivery_port(None)
-    sink.set_update_sink(None)
-    sink.set_delivery_lookup(None)
+    hooks.set_status_listener(None)
+    hooks.set_delivery_lookup(None)
     db.set_after_commit_publisher(None)
 
 
 def test_wire_installs_every_hook_and_the_check_passes(settings, unwired):
     with pytest.raises(wiring.NotWired) as refused:
         wiring.check()
-    assert "delivery port" in str(refused.value) and "update sink" in str(refused.value)
+    assert "delivery port" in str(refused.value) and "status listener" in str(refused.value)
 
     wiring.wire(settings)
 
     wiring.check()
-    assert delivery_port() is not None and sink.get_update_sink() is not None
+    assert delivery_port() is not None and hooks.has_status_listener()
     assert db._publisher is not None  # the API and workers publish right after commit
 
 
 def test_a_missing_hook_is_named(settings, unwired):
     wiring.wire(settings)
-    sink.set_delivery_lookup(None)
+    hooks.set_delivery_lookup(None)
 
     with pytest.raises(wiring.NotWired, match="delivery lookup"):
         wiring.check()

@@ -19,7 +19,7 @@ AUDIT = "audit."            # audit actions (core.audit.record(action=...))
 REQUEST_STATE = "state."    # core.models.RequestState
 DELIVERY_STATE = "dstate."  # delivery.models.DeliveryState
 PROVIDER_STATUS = "pstatus."  # providers.status.DeliveryStatus
-JOB_STATE = "jstate."       # providers.inhouse job statuses
+JOB_STATE = "jstate."       # fleet job statuses (fleet.statuses)
 ROLE = "role."              # core.models.Role, plus "system"
 ALERT = "alert."            # delivery.states.raise_alert(kind)
 EVENT_SOURCE = "esource."   # delivery.models.TrackingEvent.source

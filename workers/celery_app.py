@@ -19,7 +19,7 @@ from core.settings import Settings, get_settings
 
 QUEUES = ("default", "dispatch", "tracking", "notifications")
 MAX_RETRY_DELAY = 300  # seconds; far below the visibility timeout
-TASK_MODULES = ("workers.tasks", "workers.request_tasks", "workers.inhouse_tasks",
+TASK_MODULES = ("workers.tasks", "workers.request_tasks", "workers.fleet_tasks",
                 "workers.delivery_tasks", "workers.heartbeat", "workers.backup_tasks")
 
 

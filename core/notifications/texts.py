@@ -39,7 +39,7 @@ TEXTS: dict[str, str] = {
     "request_digital_copy": "Salinan digital dokumen {service} ({reference}) siap diunduh: "
                             "{link} Kode verifikasi: {code}.",
     "request_cancelled": "Permohonan {service} ({reference}) dibatalkan.",
-    # In-house couriers (providers/inhouse): no resident data in these, only a job code.
+    # The office's couriers (fleet/): no resident data in these, only a job code.
     "courier_offer": "Tawaran antar dokumen {code}: {km} dari kantor. Terima atau tolak "
                      "dalam {minutes} di aplikasi SIP OKE Antar.",
     "courier_job_cancelled": "Tugas antar dokumen {code} dibatalkan oleh kantor. Jika dokumen "

@@ -32,7 +32,8 @@ from delivery.models import Delivery, HandoverKind, HandoverRecord, Leg
 from delivery.models import DeliveryState as D
 from delivery.repository import DeliveryRepository
 from delivery.states import can_transition, raise_alert, set_state
-from providers.inhouse import service as inhouse
+from fleet import service as fleet
+from providers.inhouse.mapping import PROVIDER as INHOUSE
 
 MAX_PIN_ATTEMPTS = 5
 PHOTO_TYPES = frozenset({"image/jpeg", "image/png"})
@@ -99,7 +100,7 @@ def delivery_state_for_reference(session: Session, reference: str) -> str | None
     """The state of the delivery an in-house job was booked for (by its attempt reference):
     the lookup the in-house courier's job page follows."""
     repo = DeliveryRepository(session)
-    attempt = repo.attempt_for_order(inhouse.PROVIDER, None, reference)
+    attempt = repo.attempt_for_order(INHOUSE, None, reference)
     if attempt is None or attempt.leg != Leg.outbound:
         return None
     delivery = repo.get(attempt.delivery_id)
@@ -110,8 +111,8 @@ def _job_follows(session: Session, delivery: Delivery) -> None:
     """When our own courier carries the delivery, their job moves with it (the envelope's
     scan, the PIN, the originals, the office's confirmation): one state, kept here."""
     attempt = DeliveryRepository(session).latest_attempt(delivery.id, Leg.outbound)
-    if attempt is not None and attempt.provider == inhouse.PROVIDER:
-        inhouse.follow_delivery(session, attempt.reference, str(delivery.state))
+    if attempt is not None and attempt.provider == INHOUSE:
+        fleet.follow_delivery(session, attempt.reference, str(delivery.state))
 
 
 def view(session: Session, delivery: Delivery) -> dict:

@@ -25,6 +25,8 @@ from delivery.flow import on_provider_status
 from delivery.handover.service import ensure_courier_may_report_delivered
 from delivery.models import Delivery, DeliveryAttempt, EventOutcome, Leg, TrackingEvent
 from delivery.repository import DeliveryRepository, insert_ignore
+from fleet.hooks import JobUpdate
+from providers.inhouse import mapping as inhouse_mapping
 from providers.status import DeliveryStatus, should_apply
 from providers.types import TrackingUpdate
 
@@ -123,9 +125,11 @@ def apply_event(session: Session, event_id: int) -> str:
     return str(outcome)
 
 
-def inhouse_sink(session: Session, provider: str, update: TrackingUpdate) -> None:
-    """In-house status changes arrive here in the courier's own transaction: store and apply
-    at once, so the job and the delivery commit together."""
+def fleet_listener(session: Session, job_update: JobUpdate) -> None:
+    """The office's couriers' status changes arrive here in the courier's own transaction
+    (``fleet.hooks``), in the in-house provider's words: stored and applied at once, so the
+    job and the delivery commit together."""
+    update = inhouse_mapping.to_update(job_update)
     if update.status is DeliveryStatus.delivered:
         _refuse_delivered_without_handover(session, update)
     event = store_update(session, update, source="inhouse")

@@ -21,10 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
-import httpx
-
-from providers.base import Capabilities, ProviderAdapter, header, revealed
+from providers.base import Capabilities, HttpProviderAdapter, header, revealed
 from providers.biteship import mapping, webhooks
 from providers.biteship.client import BiteshipClient
 from providers.biteship.settings import BiteshipSettings
@@ -44,7 +43,7 @@ from providers.types import (
 )
 
 
-class BiteshipAdapter(ProviderAdapter):
+class BiteshipAdapter(HttpProviderAdapter):
     name = "biteship"
     display_name = "Biteship"
     settings_model = BiteshipSettings
@@ -55,13 +54,11 @@ class BiteshipAdapter(ProviderAdapter):
         quote_validity_s=300,
         cancellable_statuses=BEFORE_PICKUP,
     )
+    webhook_secret_settings = ("webhook_secret",)
+    client_type = BiteshipClient
 
     settings: BiteshipSettings
-
-    def __init__(self, settings: BiteshipSettings, *,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        super().__init__(settings)
-        self.client = BiteshipClient(settings, transport=transport)
+    client: BiteshipClient
 
     def quote(self, request: QuoteRequest) -> Quote:
         self.ensure_quotable(request)
@@ -90,14 +87,8 @@ class BiteshipAdapter(ProviderAdapter):
             raise OrderNotFound(f"no order {provider_order_id}", provider=self.name)
         return mapping.parse_order_update(data, now=datetime.now(UTC))
 
-    def cancel(self, provider_order_id: str, *, reason: str = "") -> None:
-        try:
-            self.client.cancel_order(provider_order_id, reason or "Dibatalkan oleh kantor")
-        except PermanentProviderError as exc:
-            self.settle_refused_cancel(provider_order_id, exc)
-
-    def webhooks_configured(self) -> bool:
-        return bool(revealed(self.settings.webhook_secret))
+    def send_cancel(self, provider_order_id: str, reason: str) -> None:
+        self.client.cancel_order(provider_order_id, reason or "Dibatalkan oleh kantor")
 
     def is_probe(self, body: bytes) -> bool:
         return webhooks.is_probe(body)
@@ -106,8 +97,5 @@ class BiteshipAdapter(ProviderAdapter):
         webhooks.verify(body, secret=revealed(self.settings.webhook_secret),
                         received=header(headers, self.settings.webhook_header))
 
-    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[TrackingUpdate]:
-        return webhooks.parse(body)
-
-    def close(self) -> None:
-        self.client.close()
+    def webhook_updates(self, event: Any) -> list[TrackingUpdate]:
+        return webhooks.updates(event)

@@ -52,29 +52,26 @@ def verify(body: bytes, *, secret: str, received: str | None) -> None:
         raise WebhookRejected("webhook header does not match", provider=PROVIDER)
 
 
-def parse(body: bytes) -> list[TrackingUpdate]:
-    event = _event(body)
-    if event is None or str(event.get("event") or "order.status") != "order.status":
+def updates(event: dict[str, Any]) -> list[TrackingUpdate]:
+    """The update a decoded event naming an order carries (a probe names none)."""
+    if str(event.get("event") or "order.status") != "order.status":
         # order.price (re-weighed) and order.waybill_id change no delivery status.
         return []
-    try:
-        raw = str(event["status"])
-        name = event.get("courier_driver_name")
-        courier = CourierInfo(name=name, phone=event.get("courier_driver_phone") or None,
-                              plate=event.get("courier_driver_plate_number") or None,
-                              photo_url=event.get("courier_driver_photo_url") or None) \
-            if name else None
-        updated = event.get("updated_at")
-        return [TrackingUpdate(
-            provider=PROVIDER,
-            provider_order_id=str(event["order_id"]),
-            provider_event_id=content_event_id(PROVIDER, event),
-            occurred_at=parse_time(updated) if updated else datetime.now(UTC),
-            status=normalize_status(raw),
-            raw_status=raw,
-            courier=courier,
-            tracking_url=event.get("courier_link") or None,
-            failure_reason=event.get("sub_status") or None,
-        )]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise WebhookRejected(f"malformed webhook: {exc!r}", provider=PROVIDER) from exc
+    raw = str(event["status"])
+    name = event.get("courier_driver_name")
+    courier = CourierInfo(name=name, phone=event.get("courier_driver_phone") or None,
+                          plate=event.get("courier_driver_plate_number") or None,
+                          photo_url=event.get("courier_driver_photo_url") or None) \
+        if name else None
+    updated = event.get("updated_at")
+    return [TrackingUpdate(
+        provider=PROVIDER,
+        provider_order_id=str(event["order_id"]),
+        provider_event_id=content_event_id(PROVIDER, event),
+        occurred_at=parse_time(updated) if updated else datetime.now(UTC),
+        status=normalize_status(raw),
+        raw_status=raw,
+        courier=courier,
+        tracking_url=event.get("courier_link") or None,
+        failure_reason=event.get("sub_status") or None,
+    )]

@@ -21,10 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
-import httpx
-
-from providers.base import Capabilities, ProviderAdapter, header, revealed
+from providers.base import Capabilities, HttpProviderAdapter, header, revealed
 from providers.errors import (
     OrderNotFound,
     PermanentProviderError,
@@ -44,7 +43,7 @@ from providers.types import (
 )
 
 
-class GoSendAdapter(ProviderAdapter):
+class GoSendAdapter(HttpProviderAdapter):
     name = "gosend"
     display_name = "GoSend"
     settings_model = GoSendSettings
@@ -59,13 +58,11 @@ class GoSendAdapter(ProviderAdapter):
         quote_validity_s=300,
         cancellable_statuses=BEFORE_PICKUP,
     )
+    webhook_secret_settings = ("webhook_token",)
+    client_type = GoSendClient
 
     settings: GoSendSettings
-
-    def __init__(self, settings: GoSendSettings, *,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        super().__init__(settings)
-        self.client = GoSendClient(settings, transport=transport)
+    client: GoSendClient
 
     def quote(self, request: QuoteRequest) -> Quote:
         self.ensure_quotable(request)
@@ -109,21 +106,12 @@ class GoSendAdapter(ProviderAdapter):
         booking = mapping.parse_booking_status(data)
         return booking.model_copy(update={"reference": booking.reference or reference})
 
-    def cancel(self, provider_order_id: str, *, reason: str = "") -> None:
-        try:
-            self.client.cancel(provider_order_id)
-        except PermanentProviderError as exc:
-            self.settle_refused_cancel(provider_order_id, exc)
-
-    def webhooks_configured(self) -> bool:
-        return bool(revealed(self.settings.webhook_token))
+    def send_cancel(self, provider_order_id: str, reason: str) -> None:
+        self.client.cancel(provider_order_id)
 
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> None:
         webhooks.verify(body, token=revealed(self.settings.webhook_token),
                         received=header(headers, self.settings.webhook_header))
 
-    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[TrackingUpdate]:
-        return webhooks.parse(body)
-
-    def close(self) -> None:
-        self.client.close()
+    def webhook_updates(self, event: Any) -> list[TrackingUpdate]:
+        return webhooks.updates(event)

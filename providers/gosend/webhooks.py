@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from providers.errors import WebhookRejected
 from providers.gosend.mapping import PROVIDER, normalize_status
 from providers.parsing import content_event_id, from_epoch, is_empty_ping, tokens_match
@@ -36,26 +34,21 @@ def _courier(event: dict[str, Any]) -> CourierInfo | None:
                        photo_url=event.get("driver_photo_url") or None)
 
 
-def parse(body: bytes) -> list[TrackingUpdate]:
-    if is_empty_ping(body):
+def updates(event: Any) -> list[TrackingUpdate]:
+    """The update a decoded event carries; none without a status or an order number."""
+    raw = str(event.get("status") or event.get("booking_status") or "")
+    order_id = event.get("booking_id") or event.get("entity_id")
+    if not raw or not order_id:
         return []
-    try:
-        event = orjson.loads(body)
-        raw = str(event.get("status") or event.get("booking_status") or "")
-        order_id = event.get("booking_id") or event.get("entity_id")
-        if not raw or not order_id:
-            return []
-        reason = event.get("cancellation_reason") or None
-        return [TrackingUpdate(
-            provider=PROVIDER,
-            provider_order_id=str(order_id),
-            provider_event_id=str(event.get("event_id") or content_event_id(PROVIDER, event)),
-            occurred_at=from_epoch(event["event_date"]),
-            status=normalize_status(raw),
-            raw_status=raw,
-            courier=_courier(event),
-            tracking_url=event.get("liveTrackingUrl") or event.get("live_tracking_url") or None,
-            failure_reason=str(reason) if reason else None,
-        )]
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise WebhookRejected(f"malformed webhook: {exc!r}", provider=PROVIDER) from exc
+    reason = event.get("cancellation_reason") or None
+    return [TrackingUpdate(
+        provider=PROVIDER,
+        provider_order_id=str(order_id),
+        provider_event_id=str(event.get("event_id") or content_event_id(PROVIDER, event)),
+        occurred_at=from_epoch(event["event_date"]),
+        status=normalize_status(raw),
+        raw_status=raw,
+        courier=_courier(event),
+        tracking_url=event.get("liveTrackingUrl") or event.get("live_tracking_url") or None,
+        failure_reason=str(reason) if reason else None,
+    )]

@@ -23,15 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
-import httpx
-
-from providers.base import Capabilities, ProviderAdapter, header, revealed
-from providers.errors import (
-    OutOfServiceArea,
-    PermanentProviderError,
-    QuoteExpired,
-)
+from providers.base import Capabilities, HttpProviderAdapter, header, revealed
+from providers.errors import OutOfServiceArea, QuoteExpired
 from providers.grabexpress import mapping, webhooks
 from providers.grabexpress.client import GrabExpressClient
 from providers.grabexpress.settings import GrabExpressSettings
@@ -46,7 +41,7 @@ from providers.types import (
 )
 
 
-class GrabExpressAdapter(ProviderAdapter):
+class GrabExpressAdapter(HttpProviderAdapter):
     name = "grabexpress"
     display_name = "GrabExpress"
     settings_model = GrabExpressSettings
@@ -60,13 +55,11 @@ class GrabExpressAdapter(ProviderAdapter):
         # ALLOCATING, PENDING_PICKUP, PICKING_UP [GRAB-VN].
         cancellable_statuses=BEFORE_PICKUP,
     )
+    webhook_secret_settings = ("webhook_authorization", "webhook_authorization_id")
+    client_type = GrabExpressClient
 
     settings: GrabExpressSettings
-
-    def __init__(self, settings: GrabExpressSettings, *,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        super().__init__(settings)
-        self.client = GrabExpressClient(settings, transport=transport)
+    client: GrabExpressClient
 
     def quote(self, request: QuoteRequest) -> Quote:
         self.ensure_quotable(request)
@@ -94,19 +87,12 @@ class GrabExpressAdapter(ProviderAdapter):
     def get_status(self, provider_order_id: str) -> TrackingUpdate:
         return mapping.parse_delivery(self.client.get(provider_order_id), now=datetime.now(UTC))
 
-    def cancel(self, provider_order_id: str, *, reason: str = "") -> None:
-        try:
-            self.client.cancel(provider_order_id)
-        except PermanentProviderError as exc:
-            self.settle_refused_cancel(provider_order_id, exc)
+    def send_cancel(self, provider_order_id: str, reason: str) -> None:
+        self.client.cancel(provider_order_id)
 
     def cancel_by_reference(self, reference: str) -> None:
         """Cancel every delivery created with our reference (Grab's merchantOrderID)."""
         self.client.cancel_by_merchant_order(reference)
-
-    def webhooks_configured(self) -> bool:
-        return bool(revealed(self.settings.webhook_authorization)
-                    and revealed(self.settings.webhook_authorization_id))
 
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> None:
         webhooks.verify(
@@ -115,8 +101,5 @@ class GrabExpressAdapter(ProviderAdapter):
             received_authorization=header(headers, "Authorization"),
             received_authorization_id=header(headers, "Authorization-Id"))
 
-    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[TrackingUpdate]:
-        return webhooks.parse(body)
-
-    def close(self) -> None:
-        self.client.close()
+    def webhook_updates(self, event: Any) -> list[TrackingUpdate]:
+        return webhooks.updates(event)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from providers.errors import WebhookRejected
 from providers.grabexpress.mapping import PROVIDER, normalize_status
 from providers.parsing import from_epoch, is_empty_ping, tokens_match
@@ -44,32 +42,27 @@ def _driver(driver: dict[str, Any] | None) -> tuple[CourierInfo | None, Coordina
     return (courier if courier.name else None), position
 
 
-def parse(body: bytes) -> list[TrackingUpdate]:
-    if is_empty_ping(body):
+def updates(event: Any) -> list[TrackingUpdate]:
+    """The update a decoded event carries; none without a status or a delivery id."""
+    raw = str(event.get("status") or "")
+    if not raw or not event.get("deliveryID"):
         return []
-    try:
-        event = orjson.loads(body)
-        raw = str(event.get("status") or "")
-        if not raw or not event.get("deliveryID"):
-            return []
-        courier, position = _driver(event.get("driver"))
-        proofs = tuple(str(event[k]) for k in ("pickupProofURL", "dropoffProofURL",
-                                               "cancelProofURL") if event.get(k))
-        return [TrackingUpdate(
-            provider=PROVIDER,
-            provider_order_id=str(event["deliveryID"]),
-            provider_event_id=derive_event_id(PROVIDER, event["deliveryID"], raw,
-                                              event.get("timestamp")),
-            occurred_at=from_epoch(event["timestamp"]),
-            status=normalize_status(raw),
-            raw_status=raw,
-            reference=event.get("merchantOrderID") or None,
-            courier=courier,
-            position=position,
-            tracking_url=event.get("trackURL") or event.get("trackingURL") or None,
-            # Proof URLs expire after about 2 hours: the delivery side copies them at once.
-            proof_urls=proofs,
-            failure_reason=event.get("failedReason") or None,
-        )]
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise WebhookRejected(f"malformed webhook: {exc!r}", provider=PROVIDER) from exc
+    courier, position = _driver(event.get("driver"))
+    proofs = tuple(str(event[k]) for k in ("pickupProofURL", "dropoffProofURL",
+                                           "cancelProofURL") if event.get(k))
+    return [TrackingUpdate(
+        provider=PROVIDER,
+        provider_order_id=str(event["deliveryID"]),
+        provider_event_id=derive_event_id(PROVIDER, event["deliveryID"], raw,
+                                          event.get("timestamp")),
+        occurred_at=from_epoch(event["timestamp"]),
+        status=normalize_status(raw),
+        raw_status=raw,
+        reference=event.get("merchantOrderID") or None,
+        courier=courier,
+        position=position,
+        tracking_url=event.get("trackURL") or event.get("trackingURL") or None,
+        # Proof URLs expire after about 2 hours: the delivery side copies them at once.
+        proof_urls=proofs,
+        failure_reason=event.get("failedReason") or None,
+    )]

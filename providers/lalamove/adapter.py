@@ -23,10 +23,9 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
-import httpx
-
-from providers.base import Capabilities, ProviderAdapter
+from providers.base import Capabilities, HttpProviderAdapter
 from providers.errors import (
     AuthenticationFailed,
     OrderNotFound,
@@ -49,7 +48,7 @@ from providers.types import (
 DRIVER_VISIBLE = {"ON_GOING", "PICKED_UP"}
 
 
-class LalamoveAdapter(ProviderAdapter):
+class LalamoveAdapter(HttpProviderAdapter):
     name = "lalamove"
     display_name = "Lalamove"
     settings_model = LalamoveSettings
@@ -64,13 +63,11 @@ class LalamoveAdapter(ProviderAdapter):
         cancellable_statuses=frozenset({DeliveryStatus.booked, DeliveryStatus.searching_courier,
                                         DeliveryStatus.courier_assigned}),
     )
+    webhook_secret_settings = ("api_key", "api_secret")
+    client_type = LalamoveClient
 
     settings: LalamoveSettings
-
-    def __init__(self, settings: LalamoveSettings, *,
-                 transport: httpx.BaseTransport | None = None) -> None:
-        super().__init__(settings)
-        self.client = LalamoveClient(settings, transport=transport)
+    client: LalamoveClient
 
     def quote(self, request: QuoteRequest) -> Quote:
         self.ensure_quotable(request)
@@ -106,14 +103,8 @@ class LalamoveAdapter(ProviderAdapter):
                     raise
         return mapping.parse_order_update(order, now=datetime.now(UTC), driver=driver)
 
-    def cancel(self, provider_order_id: str, *, reason: str = "") -> None:
-        try:
-            self.client.cancel_order(provider_order_id)
-        except PermanentProviderError as exc:
-            self.settle_refused_cancel(provider_order_id, exc)
-
-    def webhooks_configured(self) -> bool:
-        return bool(self.settings.key() and self.settings.secret())
+    def send_cancel(self, provider_order_id: str, reason: str) -> None:
+        self.client.cancel_order(provider_order_id)
 
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> None:
         webhooks.verify(body, api_key=self.settings.key(), api_secret=self.settings.secret(),
@@ -121,8 +112,5 @@ class LalamoveAdapter(ProviderAdapter):
                         tolerance_s=self.settings.webhook_tolerance_s,
                         mode=self.settings.webhook_signed_data)
 
-    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[TrackingUpdate]:
-        return webhooks.parse(body)
-
-    def close(self) -> None:
-        self.client.close()
+    def webhook_updates(self, event: Any) -> list[TrackingUpdate]:
+        return webhooks.updates(event)

@@ -16,8 +16,6 @@ import json
 from json.decoder import scanstring
 from typing import Any
 
-import orjson
-
 from providers.errors import WebhookRejected
 from providers.lalamove.mapping import PROVIDER, normalize_status, parse_driver, signature
 from providers.parsing import epoch_seconds, from_epoch, is_empty_ping, tokens_match
@@ -202,16 +200,10 @@ HANDLERS = {
 }
 
 
-def parse(body: bytes) -> list[TrackingUpdate]:
-    """Updates carried by a verified body. Events we do not track (wallet balance, amount
-    changed, order edited, proof of pickup...) and the empty probe give none."""
-    if is_empty_ping(body):
+def updates(envelope: Any) -> list[TrackingUpdate]:
+    """Updates carried by a decoded envelope. Events we do not track (wallet balance, amount
+    changed, order edited, proof of pickup...) give none."""
+    handler = HANDLERS.get(str(envelope.get("eventType") or "").upper())
+    if handler is None:
         return []
-    try:
-        envelope = orjson.loads(body)
-        handler = HANDLERS.get(str(envelope.get("eventType") or "").upper())
-        if handler is None:
-            return []
-        return handler(envelope, envelope.get("data") or {})
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise WebhookRejected(f"malformed webhook: {exc!r}", provider=PROVIDER) from exc
+    return handler(envelope, envelope.get("data") or {})

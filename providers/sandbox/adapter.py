@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import Any
 
+import httpx
 from pydantic import Field, SecretStr
 
-from providers.base import Capabilities, ProviderAdapter, ProviderSettings, header
-from providers.errors import OutOfServiceArea
+from providers.base import Capabilities, HttpProviderAdapter, ProviderSettings, header
+from providers.errors import OutOfServiceArea, PermanentProviderError
 from providers.http import ProviderHttp
 from providers.sandbox import mapping
 from providers.status import BEFORE_PICKUP
@@ -29,7 +31,7 @@ class SandboxSettings(ProviderSettings):
     webhook_tolerance_s: float = Field(default=300, gt=0)
 
 
-class SandboxAdapter(ProviderAdapter):
+class SandboxAdapter(HttpProviderAdapter):
     name = "sandbox"
     display_name = "Sandbox Kurir (simulasi)"
     settings_model = SandboxSettings
@@ -43,16 +45,17 @@ class SandboxAdapter(ProviderAdapter):
         quote_validity_s=300,
         cancellable_statuses=BEFORE_PICKUP,
     )
+    webhook_secret_settings = ("webhook_secret",)
 
     settings: SandboxSettings
+    client: ProviderHttp
 
-    def __init__(self, settings: SandboxSettings) -> None:
-        super().__init__(settings)
-        self.http = ProviderHttp(
-            self.name, settings.base_url or DEFAULT_BASE_URL,
-            connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout,
-            headers={"Authorization": f"Bearer {settings.api_key.get_secret_value()}"},
-            classify=mapping.classify,
+    def open_client(self, transport: httpx.BaseTransport | None) -> ProviderHttp:
+        return ProviderHttp(
+            self.name, self.settings.base_url or DEFAULT_BASE_URL,
+            connect_timeout=self.settings.connect_timeout, read_timeout=self.settings.read_timeout,
+            headers={"Authorization": f"Bearer {self.settings.api_key.get_secret_value()}"},
+            classify=mapping.classify, transport=transport,
         )
 
     def quote(self, request: QuoteRequest) -> Quote:
@@ -62,30 +65,33 @@ class SandboxAdapter(ProviderAdapter):
             # Cheaper to refuse here than to spend a request on a certain rejection.
             raise OutOfServiceArea(f"{distance} m is beyond {MAX_DISTANCE_M} m",
                                    provider=self.name)
-        return mapping.parse_quote(self.http.json("POST", "/v1/quotes",
-                                                  json=mapping.quote_body(request)))
+        return mapping.parse_quote(self.client.json("POST", "/v1/quotes",
+                                                    json=mapping.quote_body(request)))
 
     def book(self, request: BookingRequest) -> Booking:
         # The server is idempotent on client_reference (it answers an existing order before
         # looking at the quote), so a retry after an unknown outcome returns the same order.
         self.ensure_bookable(request)
-        data = self.http.json("POST", "/v1/orders", json=mapping.order_body(request))
+        data = self.client.json("POST", "/v1/orders", json=mapping.order_body(request))
         return mapping.parse_booking(data)
 
     def get_status(self, provider_order_id: str) -> TrackingUpdate:
         return mapping.parse_order_update(
-            self.http.json("GET", f"/v1/orders/{provider_order_id}"))
+            self.client.json("GET", f"/v1/orders/{provider_order_id}"))
 
-    def cancel(self, provider_order_id: str, *, reason: str = "") -> None:
-        self.http.json("POST", f"/v1/orders/{provider_order_id}/cancel", json={"reason": reason})
+    def send_cancel(self, provider_order_id: str, reason: str) -> None:
+        self.client.json("POST", f"/v1/orders/{provider_order_id}/cancel", json={"reason": reason})
+
+    def settle_refused_cancel(self, provider_order_id: str,
+                              refusal: PermanentProviderError) -> None:
+        # The server settles a cancel itself: it answers a cancelled order as it is and
+        # refuses past pickup with CANCEL_FORBIDDEN (CancelNotAllowed), so no second look.
+        raise refusal
 
     def find_by_reference(self, reference: str) -> Booking | None:
-        data = self.http.json("GET", "/v1/orders", params={"client_reference": reference})
+        data = self.client.json("GET", "/v1/orders", params={"client_reference": reference})
         orders = (data or {}).get("orders") or []
         return mapping.parse_booking(orders[0]) if orders else None
-
-    def webhooks_configured(self) -> bool:
-        return bool(self.settings.webhook_secret.get_secret_value())
 
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> None:
         mapping.check_signature(
@@ -94,8 +100,9 @@ class SandboxAdapter(ProviderAdapter):
             now=time.time(), tolerance_s=self.settings.webhook_tolerance_s,
         )
 
-    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> list[TrackingUpdate]:
-        return mapping.parse_webhook_body(body)
+    def is_probe(self, body: bytes) -> bool:
+        # The server never checks the URL: every body it sends is a signed event.
+        return False
 
-    def close(self) -> None:
-        self.http.close()
+    def webhook_updates(self, event: Any) -> list[TrackingUpdate]:
+        return mapping.webhook_updates(event)

@@ -216,12 +216,12 @@ def with_params(maker: ObjectMaker, **extra: str) -> ObjectMaker:
     return make
 
 
-# --- in-house couriers (providers/inhouse) ------------------------------------------------
+# --- the office's couriers (fleet/) -------------------------------------------------------
 # Home: the demo courier's own offer/job; other person: another Mekarjaya courier's;
 # other office: an Abadijaya courier's.
 
 def courier_offers(world: World) -> Objects:
-    from tests.providers.inhouse_helpers import offer_to
+    from tests.fleet.helpers import offer_to
 
     return Objects(home={"offer_id": offer_to("kurir.mekarjaya")[0]},
                    other_person={"offer_id": offer_to(None)[0]},
@@ -229,7 +229,7 @@ def courier_offers(world: World) -> Objects:
 
 
 def courier_jobs(world: World) -> Objects:
-    from tests.providers.inhouse_helpers import job_of
+    from tests.fleet.helpers import job_of
 
     return Objects(home={"job_id": job_of("kurir.mekarjaya")},
                    other_person={"job_id": job_of(None)},

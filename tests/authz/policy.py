@@ -131,7 +131,7 @@ POLICY: dict[str, Rule] = {
     # public document verification (the unguessable code is the key)
     "GET /api/v1/verify/{code}": Rule(EVERYONE, o.verification_codes),
     "GET /verify/{code}": Rule(EVERYONE, o.verification_codes),
-    # in-house couriers (providers/inhouse/endpoints.py): a courier sees only their own
+    # the office's couriers (fleet/endpoints.py): a courier sees only their own
     "GET /api/v1/courier/me": Rule(roles(COURIER)),
     "PUT /api/v1/courier/me/duty": Rule(roles(COURIER), json={"on_duty": True}),
     "PUT /api/v1/courier/me/position": Rule(roles(COURIER), json={"lat": -6.39, "lng": 106.84}),

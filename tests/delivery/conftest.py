@@ -65,16 +65,16 @@ def inhouse_on(providers_env, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def installed(engine) -> Iterator[None]:
-    """Core's handover port and the in-house sink, as the composition root installs them."""
+    """Core's handover port and the fleet's hooks, as the composition root installs them."""
     import delivery
     from core.requests.handover import register_delivery_port
-    from providers.inhouse.sink import set_delivery_lookup, set_update_sink
+    from fleet import hooks
 
     delivery.install()
     yield
     register_delivery_port(None)
-    set_update_sink(None)
-    set_delivery_lookup(None)
+    hooks.set_status_listener(None)
+    hooks.set_delivery_lookup(None)
 
 
 def switches(server: SandboxServer, **changes: Any) -> None:

@@ -4,7 +4,6 @@ the others back, and a lost ``tracking.apply_batch`` send that the sweeper makes
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 from sqlalchemy import event, select, update
@@ -14,7 +13,7 @@ from delivery.models import TrackingEvent
 from delivery.sweeper import sweep
 from delivery.tracking import ingest
 from delivery.tracking.service import APPLY_BATCH_TASK, apply_events, event_row
-from providers.sandbox.mapping import parse_webhook_body
+from providers.sandbox.mapping import webhook_updates
 from tests.delivery.conftest import load, status_event
 from tests.delivery.test_webhooks import _booked
 from tests.fixtures import SENT_AFTER_COMMIT
@@ -25,7 +24,7 @@ def _rows(order: dict, statuses: list[str], prefix: str) -> list[dict]:
     rows = []
     for i, status in enumerate(statuses):
         doc = status_event(order, status, event_id=f"{prefix}_{i}")
-        [update_] = parse_webhook_body(json.dumps(doc).encode())
+        [update_] = webhook_updates(doc)
         rows.append(event_row("sandbox", update_.provider_event_id, update_, source="webhook",
                               body="{}", headers={}))
     return rows

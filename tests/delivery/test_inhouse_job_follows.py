@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 from core.db import unit_of_work
-from providers.inhouse.models import InhouseJob
+from fleet.models import InhouseJob
 from tests.delivery.conftest import SITI, ask_delivery, finished_request, load
 from tests.delivery.helpers import COURIER, OPERATOR, envelope, set_known_pin
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core.db import unit_of_work
 from core.models import AuditEvent, DocumentRequest
-from providers.inhouse.models import InhouseJob
+from fleet.models import InhouseJob
 from tests.delivery.conftest import load
 from tests.delivery.helpers import OPERATOR, envelope, inhouse_at_the_door, set_known_pin
 from tests.web.helpers import csrf_of, sign_in_as

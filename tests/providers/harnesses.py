@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from core.db import unit_of_work, utcnow
 from core.models import Role, User
+from fleet import service as fleet
+from fleet.models import InhouseOffer, OfferStatus
+from fleet.statuses import JobStatus
 from providers.base import ProviderAdapter
-from providers.inhouse import service as inhouse
 from providers.inhouse.adapter import InhouseAdapter
 from providers.inhouse.config import InhouseSettings
-from providers.inhouse.models import InhouseOffer, OfferStatus
 from providers.sandbox.adapter import SandboxAdapter
 from providers.sandbox.server import SandboxServer
 from providers.status import DeliveryStatus
@@ -82,8 +83,8 @@ class InhouseHarness(ContractHarness):
         offer = session.scalar(select(InhouseOffer).where(
             InhouseOffer.job_id == job_id, InhouseOffer.status == OfferStatus.pending))
         if offer is not None:
-            inhouse.accept_offer(session, self.config, session.get(User, offer.courier_id),
-                                 offer.id)
+            fleet.accept_offer(session, self.config, session.get(User, offer.courier_id),
+                               offer.id)
             return session.get(User, offer.courier_id)
         # Every courier is busy: one more comes on duty and takes it.
         courier = User(office_id=uuid.UUID(self.office_id), role=Role.courier,
@@ -91,31 +92,31 @@ class InhouseHarness(ContractHarness):
                        phone=f"+62813{uuid.uuid4().int % 10**8:08d}")
         session.add(courier)
         session.flush()
-        inhouse.set_duty(session, self.config, courier, on_duty=True)
-        job = inhouse.job_for_provider(session, str(job_id))
-        offer = inhouse.dispatch(session, self.config, job)
+        fleet.set_duty(session, self.config, courier, on_duty=True)
+        job = fleet.job_by_id(session, str(job_id))
+        offer = fleet.dispatch(session, self.config, job)
         if offer is None:
             offer = session.scalar(select(InhouseOffer).where(
                 InhouseOffer.job_id == job_id, InhouseOffer.courier_id == courier.id))
         assert offer is not None and offer.courier_id == courier.id
-        inhouse.accept_offer(session, self.config, courier, offer.id)
+        fleet.accept_offer(session, self.config, courier, offer.id)
         return courier
 
     def advance_to(self, booking: Booking, status: DeliveryStatus) -> None:
         job_id = uuid.UUID(booking.provider_order_id)
         with unit_of_work() as session:
-            job = inhouse.job_for_provider(session, str(job_id))
+            job = fleet.job_by_id(session, str(job_id))
             if job.status == S.searching_courier:
                 self._courier_for(session, job_id)
         for step in COURIER_PATH:
             with unit_of_work() as session:
-                job = inhouse.job_for_provider(session, str(job_id))
+                job = fleet.job_by_id(session, str(job_id))
                 if S(job.status).rank >= status.rank:
                     return
                 if S(job.status).rank >= step.rank:
                     continue
                 courier = session.get(User, job.courier_id)
-                inhouse.report(session, courier, job_id, step)
+                fleet.report(session, courier, job_id, JobStatus(step))
 
     def expired_quote(self) -> Quote:
         return Quote(provider="inhouse", provider_quote_id="ihq-expired", price=Money(amount=0),

@@ -22,7 +22,7 @@ def test_courier_goes_on_duty_and_sees_offers(client, demo):
 
 
 def test_courier_accepts_offer_and_reports_progress(client, demo):
-    from tests.providers.inhouse_helpers import offer_to
+    from tests.fleet.helpers import offer_to
 
     offer_id, job_id = offer_to("kurir.mekarjaya")
     sign_in_as(client, "kurir.mekarjaya")
@@ -44,7 +44,7 @@ def test_courier_accepts_offer_and_reports_progress(client, demo):
 
 
 def test_another_couriers_job_is_404(client, demo):
-    from tests.providers.inhouse_helpers import job_of
+    from tests.fleet.helpers import job_of
 
     job_id = job_of(None)
     sign_in_as(client, "kurir.mekarjaya")

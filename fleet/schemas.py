@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.geo import Latitude, Longitude
-from providers.status import DeliveryStatus
-from providers.types import CourierText
+from core.identity import CourierText
+from fleet.statuses import JobStatus
 
 
 class Position(BaseModel):
@@ -58,7 +58,7 @@ class StopOut(BaseModel):
 class JobOut(BaseModel):
     id: uuid.UUID
     reference: str
-    status: DeliveryStatus
+    status: JobStatus
     status_at: datetime
     item: str = "Dokumen"
     price: int
@@ -70,7 +70,7 @@ class JobOut(BaseModel):
     # Where the job stands as its delivery has it: a status above, or ``handed_over`` (the
     # PIN was checked; the originals are next) or ``bringing_originals``.
     phase: str
-    allowed_next: list[DeliveryStatus]
+    allowed_next: list[JobStatus]
 
 
 class OfferOut(BaseModel):
@@ -86,7 +86,7 @@ class OfferOut(BaseModel):
 
 
 class StatusReport(BaseModel):
-    status: DeliveryStatus
+    status: JobStatus
     lat: Latitude | None = None
     lng: Longitude | None = None
     note: str | None = Field(default=None, max_length=500)

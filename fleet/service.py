@@ -1,8 +1,8 @@
-"""In-house courier logic: quotes, jobs, offers to the nearest courier, courier reports.
+"""The fleet's logic: quotes, jobs, offers to the nearest courier, courier reports.
 
-Services only flush; the caller's unit of work commits. Functions used by the adapter
-(quote, book, cancel) raise :mod:`providers.errors`; functions used by the courier API raise
-:mod:`core.errors` (rendered as JSON with their HTTP status).
+Services only flush; the caller's unit of work commits. Booking-side functions (quote, book,
+cancel, job lookups) raise :class:`fleet.errors.FleetRefused`; functions used by the courier
+API and pages raise :mod:`core.errors` (rendered as JSON or a page with their HTTP status).
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -18,47 +19,24 @@ from core import audit
 from core.db import utcnow
 from core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from core.formatting import format_km, format_minutes
+from core.geo import distance_m
 from core.models import User
 from core.notifications import notify_user
-from providers.errors import (
-    CancelNotAllowed,
-    OrderNotFound,
-    OutOfServiceArea,
-    PermanentProviderError,
-    QuoteExpired,
-)
-from providers.inhouse.config import InhouseSettings
-from providers.inhouse.models import (
+from fleet import errors
+from fleet.config import FleetSettings
+from fleet.errors import FleetRefused
+from fleet.hooks import JobUpdate, delivery_state, emit
+from fleet.models import (
     CourierProfile,
     InhouseJob,
     InhouseJobEvent,
     InhouseOffer,
     OfferStatus,
 )
-from providers.inhouse.repository import InhouseRepository, is_terminal
-from providers.inhouse.sink import delivery_state, emit
-from providers.status import BEFORE_PICKUP, DeliveryStatus
-from providers.types import (
-    BookingRequest,
-    Coordinates,
-    CourierInfo,
-    Money,
-    Quote,
-    QuoteRequest,
-    TrackingUpdate,
-)
+from fleet.repository import FleetRepository
+from fleet.statuses import CANCELLABLE, COURIER_TRANSITIONS, JobStatus, is_ended
 
-PROVIDER = "inhouse"
-S = DeliveryStatus
-# What a courier may report next, from each status of their job.
-COURIER_TRANSITIONS: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
-    S.courier_assigned: frozenset({S.at_pickup, S.picked_up}),
-    S.at_pickup: frozenset({S.picked_up}),
-    S.picked_up: frozenset({S.in_transit, S.at_dropoff, S.returning}),
-    S.in_transit: frozenset({S.at_dropoff, S.returning}),
-    S.at_dropoff: frozenset({S.delivered, S.returning}),
-    S.returning: frozenset({S.returned}),
-}
+S = JobStatus
 DEFAULT_RETURN_REASON = "Penerima tidak ada di tempat"
 
 
@@ -66,49 +44,58 @@ def _office_uuid(office_id: str | None) -> uuid.UUID:
     try:
         return uuid.UUID(str(office_id))
     except ValueError:
-        raise PermanentProviderError("office_id is required for in-house couriers",
-                                     provider=PROVIDER) from None
+        raise FleetRefused(errors.BAD_OFFICE, "office_id is required for in-house couriers"
+                           ) from None
 
 
-# --- quote and book (called through the adapter) --------------------------------------------
+# --- quote and book (called through the in-house adapter) -----------------------------------
 
-def quote(session: Session, config: InhouseSettings, request: QuoteRequest) -> Quote:
-    repo = InhouseRepository(session)
-    office_id = _office_uuid(request.office_id)
-    if repo.office(office_id) is None:
-        raise PermanentProviderError("unknown office", provider=PROVIDER)
-    if repo.courier_count(office_id) == 0:
-        raise PermanentProviderError("this office has no couriers", provider=PROVIDER,
-                                     code="NO_COURIERS")
-    distance = request.pickup.coordinates.distance_m(request.dropoff.coordinates)
+Point = tuple[float, float]  # (lat, lng)
+
+
+@dataclass(frozen=True)
+class FleetQuote:
+    quote_id: str
+    price: int
+    distance_m: int
+    expires_at: datetime
+    pickup_eta_s: int
+    dropoff_eta_s: int
+
+
+def quote(session: Session, config: FleetSettings, *, office_id: str | None, pickup: Point,
+          dropoff: Point) -> FleetQuote:
+    repo = FleetRepository(session)
+    office = _office_uuid(office_id)
+    if repo.office(office) is None:
+        raise FleetRefused(errors.UNKNOWN_OFFICE, "unknown office")
+    if repo.courier_count(office) == 0:
+        raise FleetRefused(errors.NO_COURIERS, "this office has no couriers")
+    distance = distance_m(*pickup, *dropoff)
     if distance > config.max_distance_m:
-        raise OutOfServiceArea(f"{distance} m is beyond {config.max_distance_m} m",
-                               provider=PROVIDER)
-    price = config.fee_flat + config.fee_per_km * math.ceil(distance / 1000)
+        raise FleetRefused(errors.TOO_FAR, f"{distance} m is beyond {config.max_distance_m} m")
     trip_s = round(distance / config.speed_mps)
-    return Quote(provider=PROVIDER, provider_quote_id=f"ihq-{uuid.uuid4().hex[:20]}",
-                 price=Money(amount=price), distance_m=distance,
-                 expires_at=utcnow() + timedelta(seconds=config.quote_validity_s),
-                 pickup_eta_s=config.offer_timeout_s, dropoff_eta_s=config.offer_timeout_s + trip_s)
+    return FleetQuote(
+        quote_id=f"ihq-{uuid.uuid4().hex[:20]}",
+        price=config.fee_flat + config.fee_per_km * math.ceil(distance / 1000),
+        distance_m=distance, expires_at=utcnow() + timedelta(seconds=config.quote_validity_s),
+        pickup_eta_s=config.offer_timeout_s, dropoff_eta_s=config.offer_timeout_s + trip_s)
 
 
-def book(session: Session, config: InhouseSettings, request: BookingRequest) -> InhouseJob:
-    repo = InhouseRepository(session)
-    existing = repo.job_by_reference(request.reference)
+def book(session: Session, config: FleetSettings, *, office_id: str | None, reference: str,
+         quote_id: str, price: int, distance_m: int, pickup: dict[str, Any],
+         dropoff: dict[str, Any]) -> InhouseJob:
+    """A job for ``reference``, searching for a courier; booking a reference again returns
+    its job. ``pickup``/``dropoff`` are stops as JSON (``coordinates``, name, phone...)."""
+    repo = FleetRepository(session)
+    existing = repo.job_by_reference(reference)
     if existing is not None:
         return existing
-    if request.quote.provider != PROVIDER:
-        raise PermanentProviderError("quote is not an in-house quote", provider=PROVIDER)
-    if request.quote.is_expired():
-        raise QuoteExpired("quote expired", provider=PROVIDER)
-    office_id = _office_uuid(request.office_id)
+    office = _office_uuid(office_id)
     now = utcnow()
     job = InhouseJob(
-        office_id=office_id, reference=request.reference, status=S.booked, status_at=now,
-        quote_id=request.quote.provider_quote_id, price=request.quote.price.amount,
-        distance_m=request.quote.distance_m or 0,
-        pickup=request.pickup.model_dump(mode="json"),
-        dropoff=request.dropoff.model_dump(mode="json"),
+        office_id=office, reference=reference, status=S.booked, status_at=now,
+        quote_id=quote_id, price=price, distance_m=distance_m, pickup=pickup, dropoff=dropoff,
         search_deadline=now + timedelta(seconds=config.search_timeout_s),
     )
     repo.add(job)
@@ -121,8 +108,8 @@ def cancel(session: Session, job: InhouseJob, *, reason: str = "") -> InhouseJob
     status = S(job.status)
     if status is S.cancelled:
         return job
-    if status not in BEFORE_PICKUP:
-        raise CancelNotAllowed(f"cannot cancel a job that is {status}", provider=PROVIDER)
+    if status not in CANCELLABLE:
+        raise FleetRefused(errors.NOT_CANCELLABLE, f"cannot cancel a job that is {status}")
     _withdraw_offers(session, job)
     _change(session, job, S.cancelled, actor=None, note=reason or None)
     if job.courier_id is not None:
@@ -133,32 +120,44 @@ def cancel(session: Session, job: InhouseJob, *, reason: str = "") -> InhouseJob
 
 
 def job_by_reference(session: Session, reference: str) -> InhouseJob | None:
-    return InhouseRepository(session).job_by_reference(reference)
+    return FleetRepository(session).job_by_reference(reference)
 
 
-def job_for_provider(session: Session, provider_order_id: str) -> InhouseJob:
+def job_by_id(session: Session, job_id: str) -> InhouseJob:
     try:
-        job = InhouseRepository(session).job(uuid.UUID(provider_order_id))
+        job = FleetRepository(session).job(uuid.UUID(job_id))
     except ValueError:
         job = None
     if job is None:
-        raise OrderNotFound("no such in-house job", provider=PROVIDER)
+        raise FleetRefused(errors.NO_SUCH_JOB, "no such in-house job")
     return job
+
+
+def job_position(session: Session, job_id: str) -> tuple[float, float] | None:
+    """Where the courier of a job was last seen (lat, lng), if anywhere."""
+    try:
+        job = FleetRepository(session).job(uuid.UUID(job_id))
+    except ValueError:
+        return None
+    if job is None or job.last_lat is None or job.last_lng is None:
+        return None
+    return job.last_lat, job.last_lng
 
 
 # --- offers -----------------------------------------------------------------------------
 
-def dispatch(session: Session, config: InhouseSettings, job: InhouseJob) -> InhouseOffer | None:
+def dispatch(session: Session, config: FleetSettings, job: InhouseJob) -> InhouseOffer | None:
     """Offer a searching job to the nearest available courier not asked yet (or nobody)."""
     if job.status != S.searching_courier:
         return None
-    repo = InhouseRepository(session)
-    pickup = Coordinates.model_validate(job.pickup["coordinates"])
+    repo = FleetRepository(session)
+    at = job.pickup["coordinates"]
+    pickup = (float(at["lat"]), float(at["lng"]))
     candidates = []
     for user, profile in repo.available_couriers(job.office_id, excluding_job=job.id):
-        where = (Coordinates(lat=profile.lat, lng=profile.lng)
+        where = ((profile.lat, profile.lng)
                  if profile.lat is not None and profile.lng is not None else pickup)
-        candidates.append((where.distance_m(pickup), str(user.id), user))
+        candidates.append((distance_m(*where, *pickup), str(user.id), user))
     if not candidates:
         return None
     distance, _, courier = min(candidates)
@@ -172,7 +171,7 @@ def dispatch(session: Session, config: InhouseSettings, job: InhouseJob) -> Inho
 
 
 def _courier_offer(session: Session, courier: User, offer_id: uuid.UUID) -> InhouseOffer:
-    offer = InhouseRepository(session).offer(offer_id, for_update=True)
+    offer = FleetRepository(session).offer(offer_id, for_update=True)
     if offer is None or offer.courier_id != courier.id:
         raise NotFound("Tawaran tidak ditemukan.")
     if offer.status != OfferStatus.pending or offer.expires_at <= utcnow():
@@ -180,10 +179,10 @@ def _courier_offer(session: Session, courier: User, offer_id: uuid.UUID) -> Inho
     return offer
 
 
-def accept_offer(session: Session, config: InhouseSettings, courier: User,
+def accept_offer(session: Session, config: FleetSettings, courier: User,
                  offer_id: uuid.UUID) -> InhouseJob:
     offer = _courier_offer(session, courier, offer_id)
-    repo = InhouseRepository(session)
+    repo = FleetRepository(session)
     job = repo.job(offer.job_id, for_update=True)
     assert job is not None
     now = utcnow()
@@ -199,23 +198,23 @@ def accept_offer(session: Session, config: InhouseSettings, courier: User,
     return job
 
 
-def decline_offer(session: Session, config: InhouseSettings, courier: User,
+def decline_offer(session: Session, config: FleetSettings, courier: User,
                   offer_id: uuid.UUID) -> tuple[InhouseOffer, InhouseJob]:
     """Decline, and offer the job to the next nearest courier at once."""
     offer = _courier_offer(session, courier, offer_id)
     offer.status, offer.responded_at = OfferStatus.declined, utcnow()
     session.flush()
-    job = InhouseRepository(session).job(offer.job_id, for_update=True)
+    job = FleetRepository(session).job(offer.job_id, for_update=True)
     assert job is not None
     dispatch(session, config, job)
     return offer, job
 
 
-def sweep(session: Session, config: InhouseSettings) -> dict[str, int]:
+def sweep(session: Session, config: FleetSettings) -> dict[str, int]:
     """Expire offers past ``expires_at`` and offer those jobs to the next courier; end jobs
     nobody took before their search deadline as ``no_courier``; offer waiting jobs to
     couriers who came on duty since. Idempotent; run by beat."""
-    repo = InhouseRepository(session)
+    repo = FleetRepository(session)
     now = utcnow()
     counts = {"expired_offers": 0, "no_courier": 0, "offered": 0}
     for offer in repo.expired_offers(now):
@@ -234,14 +233,14 @@ def sweep(session: Session, config: InhouseSettings) -> dict[str, int]:
 
 
 def _withdraw_offers(session: Session, job: InhouseJob) -> None:
-    for offer in InhouseRepository(session).pending_offers_of_job(job.id):
+    for offer in FleetRepository(session).pending_offers_of_job(job.id):
         offer.status, offer.responded_at = OfferStatus.withdrawn, utcnow()
 
 
 # --- couriers ---------------------------------------------------------------------------
 
 def profile_of(session: Session, courier: User) -> CourierProfile:
-    repo = InhouseRepository(session)
+    repo = FleetRepository(session)
     profile = repo.profile(courier.id)
     if profile is None:
         assert courier.office_id is not None
@@ -250,7 +249,7 @@ def profile_of(session: Session, courier: User) -> CourierProfile:
     return profile
 
 
-def set_duty(session: Session, config: InhouseSettings, courier: User, *, on_duty: bool,
+def set_duty(session: Session, config: FleetSettings, courier: User, *, on_duty: bool,
              lat: float | None = None, lng: float | None = None) -> CourierProfile:
     profile = profile_of(session, courier)
     if lat is not None and lng is not None:
@@ -262,7 +261,7 @@ def set_duty(session: Session, config: InhouseSettings, courier: User, *, on_dut
                      to_state="on_duty" if on_duty else "off_duty")
     session.flush()
     if not on_duty:  # a courier going off duty declines what is on their screen
-        repo = InhouseRepository(session)
+        repo = FleetRepository(session)
         for offer in repo.pending_offers_of_courier(courier.id, utcnow()):
             offer.status, offer.responded_at = OfferStatus.declined, utcnow()
             session.flush()
@@ -270,7 +269,7 @@ def set_duty(session: Session, config: InhouseSettings, courier: User, *, on_dut
             if job is not None:
                 dispatch(session, config, job)
     if on_duty:  # jobs waiting for anyone get an offer now rather than at the next sweep
-        for job in InhouseRepository(session).searching_without_offer():
+        for job in FleetRepository(session).searching_without_offer():
             if job.office_id == courier.office_id and dispatch(session, config, job):
                 break
     return profile
@@ -280,13 +279,13 @@ def update_position(session: Session, courier: User, *, lat: float, lng: float
                     ) -> CourierProfile:
     profile = profile_of(session, courier)
     profile.lat, profile.lng, profile.position_at = lat, lng, utcnow()
-    for job in InhouseRepository(session).jobs_of_courier(courier.id, active_only=True):
+    for job in FleetRepository(session).jobs_of_courier(courier.id, active_only=True):
         job.last_lat, job.last_lng = lat, lng
     return profile
 
 
 def pending_offers(session: Session, courier: User) -> list[tuple[InhouseOffer, InhouseJob]]:
-    repo = InhouseRepository(session)
+    repo = FleetRepository(session)
     out = []
     for offer in repo.pending_offers_of_courier(courier.id, utcnow()):
         job = repo.job(offer.job_id)
@@ -296,17 +295,17 @@ def pending_offers(session: Session, courier: User) -> list[tuple[InhouseOffer, 
 
 
 def courier_jobs(session: Session, courier: User, *, active_only: bool) -> list[InhouseJob]:
-    return InhouseRepository(session).jobs_of_courier(courier.id, active_only=active_only)
+    return FleetRepository(session).jobs_of_courier(courier.id, active_only=active_only)
 
 
 def courier_job(session: Session, courier: User, job_id: uuid.UUID) -> InhouseJob:
-    job = InhouseRepository(session).job(job_id, for_update=True)
+    job = FleetRepository(session).job(job_id, for_update=True)
     if job is None or job.courier_id != courier.id:
         raise NotFound("Tugas tidak ditemukan.")
     return job
 
 
-def report(session: Session, courier: User, job_id: uuid.UUID, status: DeliveryStatus, *,
+def report(session: Session, courier: User, job_id: uuid.UUID, status: JobStatus, *,
            lat: float | None = None, lng: float | None = None, note: str | None = None,
            proof_url: str | None = None) -> InhouseJob:
     job = courier_job(session, courier, job_id)
@@ -354,7 +353,7 @@ class JobView:
     it may make now, and where to navigate."""
 
     phase: str
-    actions: tuple[DeliveryStatus, ...]
+    actions: tuple[JobStatus, ...]
     to_dropoff: bool
     delivery_state: str | None
 
@@ -367,7 +366,7 @@ def job_view(session: Session, job: InhouseJob) -> JobView:
         actions = sorted(allowed, key=lambda s: s.rank)
         return JobView(phase=current.value, actions=tuple(actions),
                        to_dropoff=current.value in NEAR_DROPOFF, delivery_state=None)
-    if is_terminal(job.status):
+    if is_ended(job.status):
         return JobView(phase=current.value, actions=(), to_dropoff=False,
                        delivery_state=state)
     if state in HANDED_OVER:
@@ -393,8 +392,8 @@ NEAR_DROPOFF = frozenset({"picked_up", "in_transit", "at_dropoff"})
 def follow_delivery(session: Session, reference: str, state: str) -> InhouseJob | None:
     """Move the job booked under ``reference`` along with its delivery, which has just moved
     to ``state`` (called by the delivery side, in its transaction). Idempotent."""
-    job = InhouseRepository(session).job_by_reference(reference)
-    if job is None or is_terminal(job.status):
+    job = FleetRepository(session).job_by_reference(reference)
+    if job is None or is_ended(job.status):
         return job
     current = S(job.status)
     if state in _ENVELOPE_TAKEN and current in (S.courier_assigned, S.at_pickup):
@@ -409,46 +408,39 @@ def follow_delivery(session: Session, reference: str, state: str) -> InhouseJob 
 
 # --- status changes and views -------------------------------------------------------------
 
-def _change(session: Session, job: InhouseJob, status: DeliveryStatus, *, actor: User | None,
+def _change(session: Session, job: InhouseJob, status: JobStatus, *, actor: User | None,
             note: str | None = None) -> InhouseJobEvent:
-    """The one mutator: job status, its event row, the audit row, then the update sink."""
+    """The one mutator: job status, its event row, the audit row, then the status listener."""
     before = job.status
     now = utcnow()
     job.status, job.status_at = status.value, now
     event = InhouseJobEvent(job_id=job.id, event_id=f"ih-{uuid.uuid4().hex}", status=status,
                             occurred_at=now, actor_id=actor.id if actor else None,
                             lat=job.last_lat, lng=job.last_lng, note=note)
-    InhouseRepository(session).add(event)
+    FleetRepository(session).add(event)
     audit.record(session, action="inhouse_job.status", entity_type="inhouse_job",
                  entity_id=job.id, office_id=job.office_id, actor=actor, from_state=before,
                  to_state=status.value, note=note)
-    emit(session, to_update(session, job, event))
+    emit(session, job_update(session, job, event))
     return event
 
 
-def to_update(session: Session, job: InhouseJob,
-              event: InhouseJobEvent | None = None) -> TrackingUpdate:
-    event = event or InhouseRepository(session).latest_event(job.id)
+def job_update(session: Session, job: InhouseJob,
+               event: InhouseJobEvent | None = None) -> JobUpdate:
+    """The job as it stands after ``event`` (default: its latest), with its courier."""
+    repo = FleetRepository(session)
+    event = event or repo.latest_event(job.id)
     assert event is not None, "every job has at least one event"
-    courier = None
-    if job.courier_id is not None:
-        user = session.get(User, job.courier_id)
-        profile = InhouseRepository(session).profile(job.courier_id)
-        if user is not None:
-            courier = CourierInfo(name=user.full_name, phone=user.phone,
-                                  plate=profile.plate if profile else None)
-    position = (Coordinates(lat=job.last_lat, lng=job.last_lng)
-                if job.last_lat is not None and job.last_lng is not None else None)
-    return TrackingUpdate(
-        provider=PROVIDER, provider_order_id=str(job.id), provider_event_id=event.event_id,
-        occurred_at=event.occurred_at, status=S(event.status), raw_status=event.status,
-        reference=job.reference, courier=courier, position=position,
-        proof_urls=tuple(job.proof_urls or ()), failure_reason=job.failure_reason,
-    )
+    user = session.get(User, job.courier_id) if job.courier_id is not None else None
+    profile = repo.profile(user.id) if user is not None else None
+    return JobUpdate(
+        job_id=str(job.id), reference=job.reference, event_id=event.event_id,
+        occurred_at=event.occurred_at, status=S(event.status),
+        courier_name=user.full_name if user else None, courier_phone=user.phone if user else None,
+        courier_plate=profile.plate if profile else None, lat=job.last_lat, lng=job.last_lng,
+        proof_urls=tuple(job.proof_urls or ()), failure_reason=job.failure_reason)
 
 
 def _short(job: InhouseJob) -> str:
     return str(job.id)[:8].upper()
 
-
-__all__ = ["COURIER_TRANSITIONS", "HANDED_OVER", "is_terminal"]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.models import Office, Role, User
-from providers.inhouse.models import CourierProfile
+from fleet.models import CourierProfile
 
 
 def seed_courier_profiles(session: Session, settings: object) -> None:

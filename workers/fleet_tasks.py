@@ -1,4 +1,4 @@
-"""In-house courier tasks: the beat sweep that moves expired offers to the next courier."""
+"""The fleet's task: the beat sweep that moves expired offers to the next courier."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from sqlalchemy.orm import Session
 
 from core import task_names
 from core.settings import get_settings
-from providers.inhouse import service
-from providers.inhouse.config import InhouseSettings
+from fleet import service
+from fleet.config import fleet_settings
 from workers.base import db_task
 
 
@@ -15,5 +15,4 @@ from workers.base import db_task
 def sweep_offers(session: Session) -> dict[str, int]:
     """Expire offers past their deadline, offer those jobs to the next nearest courier, and
     end searches past their deadline as no_courier. Idempotent; a missed run only delays."""
-    config = InhouseSettings.model_validate(get_settings().provider("inhouse"))
-    return service.sweep(session, config)
+    return service.sweep(session, fleet_settings(get_settings()))

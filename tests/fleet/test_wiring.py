@@ -1,4 +1,4 @@
-"""The in-house provider is wired into the app, the worker, beat and the demo data."""
+"""The fleet is wired into the worker, beat and the demo data."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from sqlalchemy import select
 from core.db import unit_of_work
 from core.models import User
 from core.settings import get_settings
-from providers.inhouse.models import CourierProfile
+from fleet.models import CourierProfile
 from sipoke.seed import seed_demo
 from workers.beat import beat_schedule
 from workers.celery_app import TASK_MODULES
@@ -18,8 +18,8 @@ def test_sweep_task_is_registered_and_scheduled_with_expiry() -> None:
 
     from workers.celery_app import app
 
-    assert "workers.inhouse_tasks" in TASK_MODULES
-    importlib.import_module("workers.inhouse_tasks")
+    assert "workers.fleet_tasks" in TASK_MODULES
+    importlib.import_module("workers.fleet_tasks")
     assert "inhouse.sweep_offers" in app.tasks
     entry = beat_schedule(get_settings())["inhouse-sweep-offers"]
     assert entry["task"] == "inhouse.sweep_offers"

@@ -1,4 +1,4 @@
-"""All SQL of the in-house courier provider."""
+"""All SQL of the fleet: couriers, jobs, offers."""
 
 from __future__ import annotations
 
@@ -9,20 +9,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.models import Office, Role, User
-from providers.inhouse.models import (
+from fleet.models import (
     CourierProfile,
     InhouseJob,
     InhouseJobEvent,
     InhouseOffer,
     OfferStatus,
 )
-from providers.status import TERMINAL
-
-ACTIVE_JOB_STATUSES = {"courier_assigned", "at_pickup", "picked_up", "in_transit",
-                       "at_dropoff", "returning"}
+from fleet.statuses import ACTIVE, JobStatus
 
 
-class InhouseRepository:
+class FleetRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
@@ -48,7 +45,7 @@ class InhouseRepository:
         """On-duty active couriers of the office with no active job, no pending offer, and
         not yet asked for ``excluding_job``."""
         busy = select(InhouseJob.courier_id).where(
-            InhouseJob.courier_id.is_not(None), InhouseJob.status.in_(ACTIVE_JOB_STATUSES))
+            InhouseJob.courier_id.is_not(None), InhouseJob.status.in_(ACTIVE))
         offered = select(InhouseOffer.courier_id).where(
             (InhouseOffer.status == OfferStatus.pending) | (InhouseOffer.job_id == excluding_job))
         stmt = (
@@ -71,18 +68,18 @@ class InhouseRepository:
     def jobs_of_courier(self, courier_id: uuid.UUID, *, active_only: bool) -> list[InhouseJob]:
         stmt = select(InhouseJob).where(InhouseJob.courier_id == courier_id)
         if active_only:
-            stmt = stmt.where(InhouseJob.status.in_(ACTIVE_JOB_STATUSES))
+            stmt = stmt.where(InhouseJob.status.in_(ACTIVE))
         return list(self.session.scalars(stmt.order_by(InhouseJob.created_at.desc()).limit(50)))
 
     def searching_past_deadline(self, now: datetime, limit: int = 200) -> list[InhouseJob]:
         return list(self.session.scalars(select(InhouseJob).where(
-            InhouseJob.status == "searching_courier", InhouseJob.search_deadline <= now,
+            InhouseJob.status == JobStatus.searching_courier, InhouseJob.search_deadline <= now,
         ).limit(limit).with_for_update(skip_locked=True)))
 
     def searching_without_offer(self, limit: int = 200) -> list[InhouseJob]:
         pending = select(InhouseOffer.job_id).where(InhouseOffer.status == OfferStatus.pending)
         return list(self.session.scalars(select(InhouseJob).where(
-            InhouseJob.status == "searching_courier", InhouseJob.id.not_in(pending),
+            InhouseJob.status == JobStatus.searching_courier, InhouseJob.id.not_in(pending),
         ).limit(limit).with_for_update(skip_locked=True)))
 
     def latest_event(self, job_id: uuid.UUID) -> InhouseJobEvent | None:
@@ -109,6 +106,3 @@ class InhouseRepository:
             InhouseOffer.status == OfferStatus.pending, InhouseOffer.expires_at <= now,
         ).order_by(InhouseOffer.expires_at).limit(limit).with_for_update(skip_locked=True)))
 
-
-def is_terminal(status: str) -> bool:
-    return status in {s.value for s in TERMINAL}

@@ -1,4 +1,5 @@
-"""In-house courier tables (registered in ``sipoke/models.py``)."""
+"""The fleet's tables (registered in ``sipoke/models.py``); their names keep the ``inhouse_``
+prefix the office's own couriers have always had."""
 
 from __future__ import annotations
 

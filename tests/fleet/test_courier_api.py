@@ -1,4 +1,5 @@
-"""The courier API and the offer flow of the in-house provider (SQLite and PostgreSQL)."""
+"""The courier API and the fleet's offer flow, booked through the in-house adapter (SQLite and
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -10,19 +11,20 @@ from sqlalchemy import select, update
 
 from core.db import unit_of_work, utcnow
 from core.models import Notification
-from providers.inhouse import service
+from fleet import hooks, service
+from fleet.models import InhouseJob, InhouseOffer, OfferStatus
+from fleet.statuses import JobStatus
+from providers.inhouse import mapping
 from providers.inhouse.adapter import InhouseAdapter
-from providers.inhouse.models import InhouseJob, InhouseOffer, OfferStatus
-from providers.inhouse.sink import get_update_sink, set_update_sink
 from providers.status import DeliveryStatus
 from providers.types import Coordinates
-from tests.providers.contract import OFFICE
-from tests.providers.inhouse_helpers import (
+from tests.fleet.helpers import (
     CONFIG,
     book_job,
     make_courier,
     set_demo_courier_duty,
 )
+from tests.providers.contract import OFFICE
 from tests.web.helpers import sign_in_as
 
 S = DeliveryStatus
@@ -135,7 +137,7 @@ def test_decline_moves_the_offer_to_the_next_courier(client, demo) -> None:
 
 
 def test_expired_offer_is_swept_to_the_next_courier(client, demo, outbox) -> None:
-    from workers.inhouse_tasks import sweep_offers
+    from workers.fleet_tasks import sweep_offers
 
     make_courier("kurir.cadangan", at=FAR)
     booking = book_job()
@@ -153,7 +155,7 @@ def test_expired_offer_is_swept_to_the_next_courier(client, demo, outbox) -> Non
 
 
 def test_nobody_accepting_ends_in_no_courier(client, demo) -> None:
-    from workers.inhouse_tasks import sweep_offers
+    from workers.fleet_tasks import sweep_offers
 
     booking = book_job()
     with unit_of_work() as s:
@@ -208,46 +210,51 @@ def test_cancel_withdraws_the_offer_and_tells_the_courier(client, demo) -> None:
 
 
 @pytest.fixture
-def sink():
+def listener():
     seen: list = []
-    previous = get_update_sink()  # the delivery package's, when the app installed it
-    set_update_sink(lambda session, provider, update: seen.append((session, provider, update)))
+    previous = hooks._listener  # the delivery package's, when the app installed it
+    hooks.set_status_listener(lambda session, update: seen.append(update))
     yield seen
-    set_update_sink(previous)
+    hooks.set_status_listener(previous)
 
 
-def test_status_changes_reach_the_update_sink(client, demo, sink) -> None:
+def test_status_changes_reach_the_status_listener(client, demo, listener) -> None:
     headers = demo.headers("kurir.mekarjaya")
     booking = book_job()
     [offer] = offers(client, headers)
     client.post(f"/api/v1/courier/offers/{offer['id']}/accept", headers=headers)
     client.post(f"/api/v1/courier/jobs/{booking.provider_order_id}/status",
                 json={"status": "at_pickup"}, headers=headers)
-    statuses = [u.status for _, _, u in sink]
-    assert statuses == [S.searching_courier, S.courier_assigned, S.at_pickup]
-    assert {p for _, p, _ in sink} == {"inhouse"}
-    assert all(u.reference == booking.reference for _, _, u in sink)
-    assert len({u.provider_event_id for _, _, u in sink}) == 3
+    J = JobStatus
+    assert [u.status for u in listener] == [J.searching_courier, J.courier_assigned, J.at_pickup]
+    assert all(u.reference == booking.reference for u in listener)
+    assert len({u.event_id for u in listener}) == 3
+    assert listener[0].courier_name is None and listener[-1].courier_name == "Budi Kurir"
+    # In the provider's words, as the delivery side receives them:
+    updates = [mapping.to_update(u) for u in listener]
+    assert [u.status for u in updates] == [S.searching_courier, S.courier_assigned, S.at_pickup]
+    assert {u.provider for u in updates} == {"inhouse"}
+    assert updates[-1].courier is not None and updates[0].courier is None
     latest = InhouseAdapter(CONFIG).get_status(booking.provider_order_id)
-    assert latest.provider_event_id == sink[-1][2].provider_event_id
+    assert latest == updates[-1]
 
 
-def test_the_sink_runs_in_the_same_transaction(client, demo) -> None:
+def test_the_listener_runs_in_the_same_transaction(client, demo) -> None:
     headers = demo.headers("kurir.mekarjaya")
     booking = book_job()
     [offer] = offers(client, headers)
     client.post(f"/api/v1/courier/offers/{offer['id']}/accept", headers=headers)
 
-    def failing_sink(session, provider, update) -> None:
+    def failing_listener(session, update) -> None:
         raise RuntimeError("delivery side is broken")
 
-    previous = get_update_sink()
-    set_update_sink(failing_sink)
+    previous = hooks._listener
+    hooks.set_status_listener(failing_listener)
     try:
         r = client.post(f"/api/v1/courier/jobs/{booking.provider_order_id}/status",
                         json={"status": "at_pickup"}, headers=headers)
     finally:
-        set_update_sink(previous)
+        hooks.set_status_listener(previous)
     assert r.status_code == 500
     assert InhouseAdapter(CONFIG).get_status(booking.provider_order_id).status is \
         S.courier_assigned  # rolled back together
@@ -269,7 +276,7 @@ def test_a_job_stored_with_a_nik_is_shown_without_it(client, demo) -> None:
     courier's API and pages show it with NIK-like numbers removed."""
     booking = book_job()
     with unit_of_work() as session:
-        job = service.job_for_provider(session, booking.provider_order_id)
+        job = service.job_by_id(session, booking.provider_order_id)
         job.pickup = {**job.pickup, "address": "Kantor, NIK 3276.0112.0385.0002"}
         job.dropoff = {**job.dropoff, "address": "Jl. Kenanga 5, NIK 3276 0112 0385 0002",
                        "note": "KK 3175-0945-0190-0003", "name": "Siti 3276011203850002"}

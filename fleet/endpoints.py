@@ -11,11 +11,10 @@ from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from core.deps import CourierUser, SessionDep, SettingsDep
-from core.settings import Settings
-from providers.inhouse import service
-from providers.inhouse.config import InhouseSettings
-from providers.inhouse.models import InhouseJob, InhouseOffer
-from providers.inhouse.schemas import (
+from fleet import service
+from fleet.config import fleet_settings
+from fleet.models import InhouseJob, InhouseOffer
+from fleet.schemas import (
     DutyIn,
     JobOut,
     OfferOut,
@@ -26,10 +25,6 @@ from providers.inhouse.schemas import (
 )
 
 router = APIRouter(prefix="/courier", tags=["courier"])
-
-
-def inhouse_settings(settings: Settings) -> InhouseSettings:
-    return InhouseSettings.model_validate(settings.provider("inhouse"))
 
 
 def job_out(session: Session, job: InhouseJob) -> JobOut:
@@ -57,7 +52,7 @@ def me(courier: CourierUser, session: SessionDep) -> ProfileOut:
 @router.put("/me/duty", response_model=ProfileOut)
 def set_duty(data: DutyIn, courier: CourierUser, session: SessionDep,
              settings: SettingsDep) -> ProfileOut:
-    profile = service.set_duty(session, inhouse_settings(settings), courier,
+    profile = service.set_duty(session, fleet_settings(settings), courier,
                                on_duty=data.on_duty, lat=data.lat, lng=data.lng)
     return ProfileOut.model_validate(profile)
 
@@ -76,14 +71,14 @@ def my_offers(courier: CourierUser, session: SessionDep) -> list[OfferOut]:
 @router.post("/offers/{offer_id}/accept", response_model=JobOut)
 def accept(offer_id: uuid.UUID, courier: CourierUser, session: SessionDep,
            settings: SettingsDep) -> JobOut:
-    return job_out(session, service.accept_offer(session, inhouse_settings(settings), courier,
+    return job_out(session, service.accept_offer(session, fleet_settings(settings), courier,
                                                   offer_id))
 
 
 @router.post("/offers/{offer_id}/decline", response_model=OfferOut)
 def decline(offer_id: uuid.UUID, courier: CourierUser, session: SessionDep,
             settings: SettingsDep) -> OfferOut:
-    return offer_out(*service.decline_offer(session, inhouse_settings(settings), courier,
+    return offer_out(*service.decline_offer(session, fleet_settings(settings), courier,
                                             offer_id))
 
 

@@ -1,4 +1,5 @@
-"""Helpers for in-house courier tests: extra couriers, office ids, a booked job."""
+"""Helpers for fleet tests: extra couriers, office ids, a job booked through the in-house
+adapter, an offer or a job of a given courier."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from core.accounts.service import create_staff
 from core.db import unit_of_work, utcnow
 from core.models import Office, User
 from core.settings import get_settings
-from providers.inhouse import service
+from fleet import service
+from fleet.models import InhouseOffer, OfferStatus
 from providers.inhouse.adapter import InhouseAdapter
 from providers.inhouse.config import InhouseSettings
-from providers.inhouse.models import InhouseOffer, OfferStatus
 from providers.types import Booking, Coordinates
 from tests.providers.harnesses import InhouseHarness
 
@@ -62,7 +63,7 @@ def offer_to(username: str | None, *, office: str = "mekarjaya") -> tuple[str, s
     booking = book_job(office)
     with unit_of_work() as session:
         courier = session.scalar(select(User).where(User.username == username))
-        job = service.job_for_provider(session, booking.provider_order_id)
+        job = service.job_by_id(session, booking.provider_order_id)
         service._withdraw_offers(session, job)
         offer = session.scalar(select(InhouseOffer).where(
             InhouseOffer.job_id == job.id, InhouseOffer.courier_id == courier.id))
