@@ -1,11 +1,12 @@
 """The README stays true: every setting in its configuration table, the two commands of the
-quick start, every make target and `sipoke` command it shows, and a Providers section for the
-adapters' notes."""
+quick start, every make target and `sipoke` command it shows, a package layout naming every
+top-level folder, and a Providers section for the adapters' notes."""
 
 from __future__ import annotations
 
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,16 @@ def test_sections_other_engineers_fill() -> None:
     for title in ("Providers", "Run on PostgreSQL + Redis (`docker compose up`)",
                   "Package layout", "Migrations", "House rules"):
         assert _section(title).strip(), title
+
+
+def test_the_package_layout_names_every_top_level_folder_and_only_those() -> None:
+    block = re.search(r"```text\n(.*?)```", _section("Package layout"), re.S)
+    assert block
+    listed = set(re.findall(r"^([a-z_]+)/", block.group(1), re.M))
+    files = subprocess.run(["git", "ls-files"], cwd=README_PATH.parent, capture_output=True,
+                           text=True, check=True).stdout.split()
+    tracked = {f.split("/")[0] for f in files if "/" in f and not f.startswith(".")}
+    assert listed == tracked
 
 
 MAKE_TARGETS = set(re.findall(r"^([a-z][a-z-]*):", (README_PATH.parent / "Makefile").read_text(),
