@@ -29,7 +29,7 @@ from core.asgi import HttpMiddleware
 from core.bodies import install_body_guard
 from core.catalog.endpoints import admin_router as catalog_admin_router
 from core.catalog.endpoints import public_router as catalog_public_router
-from core.db import POOL_CAPACITY, get_engine
+from core.db import POOL_SIZE, get_engine
 from core.errors import AppError, PayloadTooLarge, validation_fields
 from core.logging import reset_request_id, set_request_id
 from core.notifications.endpoints import router as notifications_webhook_router
@@ -248,7 +248,8 @@ def add_routes_first(app: FastAPI, *routers: APIRouter) -> None:
                     description=route.description, responses=route.responses,
                     deprecated=route.deprecated, operation_id=route.operation_id,
                     include_in_schema=route.include_in_schema,
-                    response_class=route.response_class)
+                    response_class=route.response_class,
+                    route_class_override=type(route))  # a route class of its own kept
 
     _first(app, add)
 
@@ -275,6 +276,9 @@ def create_app(
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        # FastAPI's native OpenTelemetry is not used (metrics: Prometheus, /metrics); off, it
+        # no longer looks up three providers in os.environ on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     checks = {"database": database_ready, **(readiness or {})}
@@ -283,7 +287,7 @@ def create_app(
     install_openapi(app)  # security, error answers and files in /openapi.json; 405's Allow
     # Outermost last: HSTS and request ids go on every answer, also the refusals of the
     # body guard and the gate; a refused body never waits for (or holds) a place at the gate.
-    install_concurrency_limit(app, POOL_CAPACITY - 2)
+    install_concurrency_limit(app, POOL_SIZE - 2)
     install_body_guard(app)
     install_request_context(app)
     install_transport_security(app)

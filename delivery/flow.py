@@ -70,10 +70,11 @@ def request_of(session: Session, delivery: Delivery) -> DocumentRequest:
 
 def start_booking(session: Session, delivery: Delivery, quote: DeliveryQuote, *,
                   actor: User | None = None, note: str | None = None) -> DeliveryAttempt:
-    """Store the attempt (and its reference) now; the worker calls the provider after commit."""
-    delivery.chosen_quote_id = quote.id
-    delivery.price = quote.resident_pays
-    delivery.subsidy = quote.subsidy
+    """Store the attempt (and its reference) now; the worker calls the provider after commit.
+
+    Three flushes' worth of changes in two: the attempt alone first (the partial unique
+    index answers there), then the delivery's choice and state, the audit event and the
+    outbox row together. The delivery is written by one UPDATE, not one per step."""
     attempt = DeliveryAttempt(delivery_id=delivery.id, office_id=delivery.office_id,
                               leg=Leg.outbound, provider=quote.provider,
                               reference=new_reference(), quote_id=quote.id,
@@ -86,10 +87,14 @@ def start_booking(session: Session, delivery: Delivery, quote: DeliveryQuote, *,
         # savepoint (two more round trips on every booking): no caller goes on after this
         # Conflict, the boundary rolls the whole unit of work back.
         raise Conflict("Pengantaran ini sudah sedang dipesan.") from None
+    delivery.chosen_quote_id = quote.id
+    delivery.price = quote.resident_pays
+    delivery.subsidy = quote.subsidy
+    # enqueue() flushes the state change with its outbox row.
     set_state(session, delivery, D.booking, actor=actor,
               note=note or f"Memesan {gateway.display_name(quote.provider)}",
               data={"provider": quote.provider, "quote_id": str(quote.id),
-                    "attempt_id": str(attempt.id)})
+                    "attempt_id": str(attempt.id)}, flush=False)
     enqueue(session, TASK_BOOK, attempt_id=attempt.id)
     return attempt
 

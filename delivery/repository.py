@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, func, or_, select, tuple_, update
+from sqlalchemy import Row, Select, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, lazyload, selectinload
 
@@ -54,21 +54,22 @@ _EVENT_COLUMNS: dict[str, str] = {
     "occurred_at": "timestamptz", "received_at": "timestamptz", "data": "json",
     "body": "text", "headers": "json", "outcome": "varchar", "applied": "boolean",
     "apply_tries": "integer"}
-_JSON_COLUMNS = frozenset(c for c, kind in _EVENT_COLUMNS.items() if kind == "json")
-# One statement text whatever the batch size: one array per column, unnested into rows. The
-# driver converts and prepares it once, where a multi-row VALUES list would be a new text
-# (parsed again, never prepared) for every batch size.
+# One statement text whatever the batch size, its rows in ONE parameter: a JSON array of
+# row objects (orjson, in C), unpacked by PostgreSQL's ``json_to_recordset``. One array per
+# column (``unnest``) cost more than the rest of the write: psycopg escapes every element of
+# a text array in Python, one regex substitution per quote of each raw body and JSON column.
 _PG_INSERT_EVENTS = (  # the columns of _EVENT_COLUMNS, in its order (a test checks)
     "INSERT INTO tracking_events (provider, provider_event_id, provider_order_id, "
     "reference, source, status, raw_status, occurred_at, received_at, data, body, "
-    "headers, outcome, applied, apply_tries) SELECT * FROM "
-    "unnest(%(provider)s::varchar[], %(provider_event_id)s::varchar[], "
-    "%(provider_order_id)s::varchar[], %(reference)s::varchar[], %(source)s::varchar[], "
-    "%(status)s::varchar[], %(raw_status)s::varchar[], %(occurred_at)s::timestamptz[], "
-    "%(received_at)s::timestamptz[], %(data)s::json[], %(body)s::text[], "
-    "%(headers)s::json[], %(outcome)s::varchar[], %(applied)s::boolean[], "
-    "%(apply_tries)s::integer[]) ON CONFLICT (provider, provider_event_id) DO NOTHING "
-    "RETURNING provider, provider_event_id, id")
+    "headers, outcome, applied, apply_tries) SELECT provider, provider_event_id, "
+    "provider_order_id, reference, source, status, raw_status, occurred_at, received_at, "
+    "data, body, headers, outcome, applied, apply_tries "
+    "FROM json_to_recordset(%(rows)s::json) AS r(provider varchar, "
+    "provider_event_id varchar, provider_order_id varchar, reference varchar, "
+    "source varchar, status varchar, raw_status varchar, occurred_at timestamptz, "
+    "received_at timestamptz, data json, body text, headers json, outcome varchar, "
+    "applied boolean, apply_tries integer) ON CONFLICT (provider, provider_event_id) "
+    "DO NOTHING RETURNING provider, provider_event_id, id")
 
 
 def insert_events_ignore(session: Session, rows: list[dict[str, Any]]
@@ -78,10 +79,10 @@ def insert_events_ignore(session: Session, rows: list[dict[str, Any]]
     if not rows:
         return {}
     if session.get_bind().dialect.name == "postgresql":
-        params = {column: [row[column] for row in rows] for column in _EVENT_COLUMNS}
-        for column in _JSON_COLUMNS:
-            params[column] = [orjson.dumps(value).decode() for value in params[column]]
-        result = session.connection().exec_driver_sql(_PG_INSERT_EVENTS, params)
+        payload = orjson.dumps([{column: row[column] for column in _EVENT_COLUMNS}
+                                for row in rows], option=orjson.OPT_NON_STR_KEYS)
+        result = session.connection().exec_driver_sql(_PG_INSERT_EVENTS,
+                                                      {"rows": payload.decode()})
         return {(p, e): i for p, e, i in result}
     table = TrackingEvent.__table__
     # SQLite: one cached statement, executed with many parameter sets, which SQLAlchemy sends
@@ -396,6 +397,59 @@ class DeliveryRepository:
         self.session.execute(update(TrackingEvent).where(TrackingEvent.id == event_id)
                              .values(apply_tries=TrackingEvent.apply_tries + 1)
                              .execution_options(synchronize_session=False))
+
+    def waiting_events(self, event_ids: Collection[int], *, lock: bool = False) -> list[Row]:
+        """``events_to_apply`` without ORM objects, for the set-wise apply: rows of (id,
+        provider, provider_order_id, reference, data), in arrival order; ``lock``: the rows
+        locked (after their deliveries' and attempts')."""
+        t = TrackingEvent.__table__
+        stmt = (select(t.c.id, t.c.provider, t.c.provider_order_id, t.c.reference, t.c.data)
+                .where(t.c.id.in_(list(event_ids)), t.c.outcome.in_(["pending", "unmatched"]))
+                .order_by(t.c.id))
+        if lock:
+            stmt = stmt.with_for_update()
+        return list(self.session.connection().execute(stmt))
+
+    def attempt_ids_for_orders(self, by_order: Collection[tuple[str, str]],
+                               by_reference: Collection[tuple[str, str]]
+                               ) -> tuple[dict[tuple[str, str], tuple[uuid.UUID, uuid.UUID]],
+                                          dict[tuple[str, str], tuple[uuid.UUID, uuid.UUID]]]:
+        """``attempts_for_orders`` as (attempt id, delivery id) pairs only: the attempts and
+        deliveries are loaded once, locked."""
+        a = DeliveryAttempt.__table__
+        orders: dict[tuple[str, str], tuple[uuid.UUID, uuid.UUID]] = {}
+        references: dict[tuple[str, str], tuple[uuid.UUID, uuid.UUID]] = {}
+        connection = self.session.connection()
+        if by_order:
+            for provider, order_id, attempt_id, delivery_id in connection.execute(
+                    select(a.c.provider, a.c.provider_order_id, a.c.id, a.c.delivery_id)
+                    .where(tuple_(a.c.provider, a.c.provider_order_id).in_(list(by_order)))):
+                orders[(provider, order_id)] = (attempt_id, delivery_id)
+        if by_reference:
+            for provider, reference, attempt_id, delivery_id in connection.execute(
+                    select(a.c.provider, a.c.reference, a.c.id, a.c.delivery_id)
+                    .where(tuple_(a.c.provider, a.c.reference).in_(list(by_reference)))):
+                references[(provider, reference)] = (attempt_id, delivery_id)
+        return orders, references
+
+    def record_event_outcomes(self, outcomes: list[dict[str, Any]],
+                              unmatched: Collection[int]) -> None:
+        """The set-wise apply's results in two statements: each applied or stale event with
+        its outcome and the attempt, delivery and office it belongs to (``outcomes``: dicts
+        of ``e_id, e_outcome, e_applied, e_attempt, e_delivery, e_office``), and one more
+        try counted for each event that matched no attempt."""
+        t = TrackingEvent.__table__
+        connection = self.session.connection()
+        if outcomes:
+            connection.execute(
+                update(t).where(t.c.id == bindparam("e_id")).values(
+                    outcome=bindparam("e_outcome"), applied=bindparam("e_applied"),
+                    attempt_id=bindparam("e_attempt"), delivery_id=bindparam("e_delivery"),
+                    office_id=bindparam("e_office")),
+                outcomes)
+        if unmatched:
+            connection.execute(update(t).where(t.c.id.in_(list(unmatched))).values(
+                outcome="unmatched", apply_tries=t.c.apply_tries + 1))
 
     def attempts_for_orders(self, by_order: Collection[tuple[str, str]],
                             by_reference: Collection[tuple[str, str]]

@@ -72,8 +72,10 @@ def can_transition(current: D, target: D) -> bool:
 
 
 def set_state(session: Session, delivery: Delivery, to: D, *, actor: User | None = None,
-              note: str | None = None, data: dict | None = None) -> Delivery:
-    """The only way a delivery changes state. ``actor`` None means the system."""
+              note: str | None = None, data: dict | None = None, flush: bool = True
+              ) -> Delivery:
+    """The only way a delivery changes state. ``actor`` None means the system.
+    ``flush=False``: the caller flushes right after (one flush for several changes)."""
     current = D(delivery.state)
     if not can_transition(current, to):
         raise InvalidTransition("pengantaran", current, to,
@@ -83,7 +85,8 @@ def set_state(session: Session, delivery: Delivery, to: D, *, actor: User | None
     audit.record(session, action="delivery.state_changed", entity_type="delivery",
                  entity_id=delivery.id, office_id=delivery.office_id, actor=actor,
                  from_state=str(current), to_state=str(to), note=note, data=data)
-    session.flush()
+    if flush:
+        session.flush()
     return delivery
 
 

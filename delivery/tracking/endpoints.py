@@ -13,9 +13,14 @@ retry. Not under /api/v1: providers are configured with this path.
 from __future__ import annotations
 
 import time
+from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope, Send
 
 from core.batching import BatcherFull
 from core.bodies import parse_json
@@ -29,11 +34,29 @@ from delivery.tracking.service import event_row, kept_headers
 from providers.errors import CapabilityNotSupported, WebhookRejected
 from providers.types import TrackingUpdate, derive_event_id
 
-router = APIRouter(tags=["webhooks"])
+
+class WebhookRoute(APIRoute):
+    """Documented (OpenAPI) like any API route, from ``receive_webhook``'s signature, but
+    served as plain ASGI (:func:`webhook_app`): no dependency resolution, no ``Request``, no
+    response class for the thousands of webhooks a second this door takes. Errors are raised
+    as elsewhere (``AppError``) and answered by the app's handlers."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.app = webhook_app
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+router = APIRouter(tags=["webhooks"], route_class=WebhookRoute)
+
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+def _answer(status: int, content: dict[str, Any]) -> tuple[int, bytes]:
+    return status, orjson.dumps(content)
+
+
+def _error(status: int, code: str, message: str) -> tuple[int, bytes]:
+    return _answer(status, {"error": {"code": code, "message": message}})
 
 
 def _rows(provider: str, body: bytes, updates: list[TrackingUpdate],
@@ -57,49 +80,98 @@ async def _store(rows: list[dict]) -> tuple[int, int]:
     return stored, len(outcomes) - stored
 
 
-@router.post("/webhooks/{provider}", include_in_schema=True,
-             responses=errors(400, 401, 413))
-async def receive_webhook(provider: str, request: Request) -> JSONResponse:
+# Metric children by labels: ``labels()`` takes a lock and builds a key on every call.
+_counted: dict[tuple[str, str], Any] = {}
+_timed: dict[str, Any] = {}
+
+
+def _record(name: str, outcome: str, seconds: float) -> None:
+    counter = _counted.get((name, outcome))
+    if counter is None:
+        counter = _counted[(name, outcome)] = WEBHOOKS.labels(name, outcome)
+    timer = _timed.get(name)
+    if timer is None:
+        timer = _timed[name] = WEBHOOK_LATENCY.labels(name)
+    counter.inc()
+    timer.observe(seconds)
+
+
+async def handle(provider: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    """The door itself: (status, JSON body) for a webhook of ``provider``; refusals that the
+    app's error handlers answer are raised (404, 400 invalid_json, 503)."""
     started = time.perf_counter()
     name = provider.lower()
     if not gateway.known(name):
         raise NotFound("Penyedia tidak dikenal.")
-    body = await request.body()  # at most SIPOKE_MAX_WEBHOOK_BODY_BYTES (core.bodies)
-    headers = dict(request.headers)
     outcome = "stored"
     try:
-        with gateway.adapter(name, get_settings()) as adapter:
-            if not adapter.accepts_webhooks():
-                outcome = "closed"
-                raise NotFound("Penyedia ini tidak menerima webhook.")
-            try:
-                # An empty body is a URL probe (Lalamove, Biteship check the URL this way).
-                if body.strip():
-                    parse_json(body)
-            except InvalidJson:
-                outcome = "invalid_json"
-                raise
-            try:
-                adapter.verify_webhook(body, headers)
-            except CapabilityNotSupported:
-                raise NotFound("Penyedia ini tidak mengirim webhook.") from None
-            except WebhookRejected:
-                outcome = "rejected"
-                return _error(401, "invalid_signature", "Tanda tangan webhook tidak valid.")
-            try:
-                updates = adapter.parse_webhook(body, headers)
-            except WebhookRejected as exc:
-                outcome = "unparseable"
-                return _error(400, "invalid_payload", f"Isi webhook tidak dikenali: {exc}")
-            # A probe passed verification but carries nothing: it must still answer 200.
-            probe = not updates and adapter.is_probe(body)
-        if probe:
+        adapter = gateway.shared_adapter(name, get_settings())
+        if not adapter.accepts_webhooks():
+            outcome = "closed"
+            raise NotFound("Penyedia ini tidak menerima webhook.")
+        try:
+            # An empty body is a URL probe (Lalamove, Biteship check the URL this way).
+            if body.strip():
+                parse_json(body)
+        except InvalidJson:
+            outcome = "invalid_json"
+            raise
+        try:
+            adapter.verify_webhook(body, headers)
+        except CapabilityNotSupported:
+            raise NotFound("Penyedia ini tidak mengirim webhook.") from None
+        except WebhookRejected:
+            outcome = "rejected"
+            return _error(401, "invalid_signature", "Tanda tangan webhook tidak valid.")
+        try:
+            updates = adapter.parse_webhook(body, headers)
+        except WebhookRejected as exc:
+            outcome = "unparseable"
+            return _error(400, "invalid_payload", f"Isi webhook tidak dikenali: {exc}")
+        # A probe passed verification but carries nothing: it must still answer 200.
+        if not updates and adapter.is_probe(body):
             outcome = "probe"
-            return JSONResponse({"received": 0, "duplicates": 0}, status_code=200)
+            return _answer(200, {"received": 0, "duplicates": 0})
         stored, duplicates = await _store(_rows(name, body, updates, kept_headers(headers)))
         if duplicates and not stored:
             outcome = "duplicate"
-        return JSONResponse({"received": stored, "duplicates": duplicates}, status_code=200)
+        return _answer(200, {"received": stored, "duplicates": duplicates})
     finally:
-        WEBHOOKS.labels(name, outcome).inc()
-        WEBHOOK_LATENCY.labels(name).observe(time.perf_counter() - started)
+        _record(name, outcome, time.perf_counter() - started)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    """The whole body: ``core.bodies.BodyGuard`` has read it already, within the webhook
+    limit, and hands it over in one message."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def webhook_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """``POST /webhooks/{provider}`` as plain ASGI (see :class:`WebhookRoute`)."""
+    try:
+        body = await _read_body(receive)
+    except ClientDisconnect:
+        return
+    # Header names in lower case, the first value of a repeated one (as Starlette's mapping).
+    headers = {key.decode("latin-1"): value.decode("latin-1")
+               for key, value in reversed(scope["headers"])}
+    status, content = await handle(scope["path_params"]["provider"], body, headers)
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*_JSON_HEADERS, (b"content-length", str(len(content)).encode())]})
+    await send({"type": "http.response.body", "body": content})
+
+
+@router.post("/webhooks/{provider}", include_in_schema=True,
+             responses=errors(400, 401, 413))
+async def receive_webhook(provider: str, request: Request) -> JSONResponse:
+    """Receive a provider's signed webhook (served by :func:`webhook_app`; this signature
+    documents it)."""
+    status, content = await handle(provider, await request.body(), dict(request.headers))
+    return JSONResponse(orjson.loads(content), status_code=status)

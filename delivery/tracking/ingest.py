@@ -88,7 +88,13 @@ writer: Batcher[dict[str, Any], Stored] = Batcher("webhook-events", write_events
 
 
 async def store(rows: list[dict[str, Any]]) -> list[Stored]:
-    """Hand ``rows`` to the writer and wait for their outcome without holding a thread."""
-    futures = [asyncio.wrap_future(writer.submit(row)) for row in rows]
+    """Hand ``rows`` to the writer and wait for their outcome without holding a thread (one
+    queue entry per request, settled in this loop with the rest of its batch)."""
+    if not rows:
+        return []
     async with asyncio.timeout(STORE_TIMEOUT_S):
-        return list(await asyncio.gather(*futures))
+        outcomes = await writer.run(rows)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return outcomes  # type: ignore[return-value]

@@ -13,10 +13,12 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from core import task_names
@@ -206,7 +208,9 @@ def apply_batch(session: Session, event_ids: list[int]) -> dict[str, int]:
     the waiting events, match them to attempts (same rules as ``attempt_for_order``), lock the
     deliveries, then the attempts, then the events (the order every other path locks in),
     and apply each delivery's events in arrival order in memory. Same outcomes as
-    ``apply_event`` one by one."""
+    ``apply_event`` one by one. The events are read and written as rows (Core), not ORM
+    objects: only their outcome changes, and an ORM object per event cost more than the
+    rest of the apply; deliveries and attempts, which the flow changes, are ORM objects."""
     repo = DeliveryRepository(session)
     outcomes: dict[str, int] = {}
 
@@ -214,15 +218,15 @@ def apply_batch(session: Session, event_ids: list[int]) -> dict[str, int]:
         if n:
             outcomes[outcome] = outcomes.get(outcome, 0) + n
 
-    waiting = repo.events_to_apply(event_ids)
+    waiting = repo.waiting_events(event_ids)
     count("skipped", len(event_ids) - len(waiting))
     if not waiting:
         return outcomes
-    by_order, by_reference = repo.attempts_for_orders(
+    by_order, by_reference = repo.attempt_ids_for_orders(
         {(e.provider, e.provider_order_id) for e in waiting if e.provider_order_id},
         {(e.provider, e.reference) for e in waiting if e.reference})
 
-    def match(event: TrackingEvent) -> DeliveryAttempt | None:
+    def match(event: Row) -> tuple[uuid.UUID, uuid.UUID] | None:
         found = None
         if event.provider_order_id:
             found = by_order.get((event.provider, event.provider_order_id))
@@ -231,24 +235,26 @@ def apply_batch(session: Session, event_ids: list[int]) -> dict[str, int]:
         return found
 
     matched = {e.id: a for e in waiting if (a := match(e)) is not None}
-    deliveries = repo.lock_deliveries({a.delivery_id for a in matched.values()})
-    attempts = repo.lock_attempts({a.id for a in matched.values()})
-    locked = repo.events_to_apply([e.id for e in waiting], lock=True)
+    deliveries = repo.lock_deliveries({d for _, d in matched.values()})
+    attempts = repo.lock_attempts({a for a, _ in matched.values()})
+    locked = repo.waiting_events([e.id for e in waiting], lock=True)
     count("skipped", len(waiting) - len(locked))  # applied by another worker meanwhile
+    results: list[dict[str, Any]] = []
+    unmatched: list[int] = []
     for event in locked:
         found = matched.get(event.id)
-        attempt = attempts.get(found.id) if found is not None else None
-        if attempt is None:
-            event.outcome = EventOutcome.unmatched
-            event.apply_tries += 1
+        attempt = attempts.get(found[0]) if found is not None else None
+        delivery = deliveries.get(attempt.delivery_id) if attempt is not None else None
+        if attempt is None or delivery is None:
+            unmatched.append(event.id)
             count("unmatched")
             continue
-        delivery = deliveries[attempt.delivery_id]
-        event.attempt_id, event.delivery_id, event.office_id = (attempt.id, delivery.id,
-                                                               delivery.office_id)
         outcome = apply_update(session, delivery, attempt,
                                TrackingUpdate.model_validate(event.data))
-        event.outcome = outcome
-        event.applied = outcome == EventOutcome.applied
+        results.append({"e_id": event.id, "e_outcome": str(outcome),
+                        "e_applied": outcome == EventOutcome.applied,
+                        "e_attempt": attempt.id, "e_delivery": delivery.id,
+                        "e_office": delivery.office_id})
         count(str(outcome))
+    repo.record_event_outcomes(results, unmatched)
     return outcomes

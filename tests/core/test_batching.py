@@ -101,3 +101,61 @@ def test_an_exception_in_an_items_place_fails_that_item_only() -> None:
     with pytest.raises(ValueError):
         futures[1].result(timeout=5)
     assert futures[2].result(timeout=5) == 3
+
+
+def test_an_event_loop_waits_for_its_items_without_a_future_each() -> None:
+    import asyncio
+
+    calls: list[list[int]] = []
+
+    def handler(items: list[int]) -> list[int | Exception]:
+        calls.append(list(items))
+        return [ValueError(i) if i < 0 else i * 10 for i in items]
+
+    batcher = Batcher("async", handler)
+
+    async def main() -> list:
+        return await asyncio.gather(batcher.run([1, 2]), batcher.run([-3]), batcher.run([4]))
+
+    results = asyncio.run(main())
+    assert results[0] == [10, 20] and results[2] == [40]
+    assert isinstance(results[1][0], ValueError)  # in its place: the caller decides
+    assert sorted(i for call in calls for i in call) == sorted([1, 2, -3, 4])
+
+
+def test_an_event_loop_learns_that_the_whole_batch_failed() -> None:
+    import asyncio
+
+    def handler(items: list[int]) -> list[int]:
+        raise RuntimeError("database down")
+
+    batcher = Batcher("async-down", handler)
+    with pytest.raises(RuntimeError, match="database down"):
+        asyncio.run(batcher.run([1]))
+    assert batcher.submit(2).exception(timeout=5) is not None  # the thread lives on
+
+
+def test_a_waiter_that_timed_out_before_its_turn_is_not_handled() -> None:
+    import asyncio
+
+    gate = threading.Event()
+    handled: list[int] = []
+
+    def handler(items: list[int]) -> list[int]:
+        gate.wait(timeout=5)
+        handled.extend(items)
+        return items
+
+    batcher = Batcher("async-timeout", handler, max_batch=1)
+
+    async def main() -> None:
+        first = batcher.submit(0)  # holds the thread until the gate opens
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.05):
+                await batcher.run([1])
+        gate.set()
+        await asyncio.wrap_future(first)
+        assert await batcher.run([2]) == [2]
+
+    asyncio.run(main())
+    assert handled == [0, 2]

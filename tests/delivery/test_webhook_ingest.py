@@ -74,6 +74,25 @@ def test_a_row_the_database_refuses_fails_alone(engine):
     assert stored == {"evt_ok_1", "evt_ok_2"}
 
 
+def test_a_stored_event_keeps_its_body_headers_data_and_times_exactly(engine):
+    """The rows travel to PostgreSQL as one JSON document: quotes, backslashes, non-ASCII
+    text, nested JSON and aware timestamps come back as they went in."""
+    body = '{"note": "say \\"hi\\" \\\\ back", "alamat": "Jl. Kenanga No. 5 – RT 03"}'
+    row = event_row("sandbox", "evt_exact", _update("evt_exact"), source="webhook",
+                    body=body, headers={"user-agent": 'x "q" \\ é'})
+    [stored] = ingest.write_events([row])
+    with unit_of_work() as s:
+        event = s.get(TrackingEvent, stored.event_id)
+        assert event is not None
+        assert event.body == body
+        assert event.headers == {"user-agent": 'x "q" \\ é'}
+        assert event.data == row["data"]
+        assert event.occurred_at == row["occurred_at"]
+        assert event.received_at == row["received_at"]
+        assert (event.status, event.raw_status, event.reference) == (
+            "courier_assigned", "ASSIGNED", "DLV-1")
+
+
 def test_a_burst_of_webhooks_shares_commits_and_every_event_is_applied(
         app, client, demo, providers_env, outbox, installed):
     delivery_id, order = _booked(client, demo, providers_env, outbox)
@@ -118,5 +137,7 @@ def test_the_postgresql_insert_names_every_column_of_a_stored_event():
     assert set(_row("evt_cols")) == set(_EVENT_COLUMNS)
     head = _PG_INSERT_EVENTS.split("(", 1)[1].split(")", 1)[0]
     assert [c.strip() for c in head.split(",")] == list(_EVENT_COLUMNS)
-    arrays = _PG_INSERT_EVENTS.split("unnest(", 1)[1].split(") ON CONFLICT", 1)[0]
-    assert arrays == ", ".join(f"%({c})s::{kind}[]" for c, kind in _EVENT_COLUMNS.items())
+    selected = _PG_INSERT_EVENTS.split("SELECT ", 1)[1].split(" FROM", 1)[0]
+    assert [c.strip() for c in selected.split(",")] == list(_EVENT_COLUMNS)
+    record = _PG_INSERT_EVENTS.split(" AS r(", 1)[1].split(") ON CONFLICT", 1)[0]
+    assert record == ", ".join(f"{c} {kind}" for c, kind in _EVENT_COLUMNS.items())

@@ -1,0 +1,55 @@
+"""The resident's choice is on B2's hot path (bench/dispatch.py): its unit of work writes the
+delivery once and keeps its statements few, so a burst of choices costs PostgreSQL and the
+API as little as the rules allow (the attempt, its audit event and its outbox row)."""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+
+from core.db import get_engine
+from tests.delivery.conftest import SITI, ask_delivery, attempts, finished_request, load
+
+
+def _statements_of(call) -> list[str]:
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        seen.append(" ".join(statement.split()[:3]).upper())
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return seen
+
+
+def test_a_choice_writes_the_delivery_once(client, demo, providers_env, installed, outbox):
+    created = ask_delivery(client, demo, finished_request())
+    outbox()
+    siti = demo.headers(SITI)
+    view = client.get(f"/api/v1/deliveries/{created['id']}", headers=siti).json()
+    assert view["state"] == "awaiting_choice", view
+    quote = view["quotes"][0]
+    answers = []
+
+    statements = _statements_of(lambda: answers.append(client.post(
+        f"/api/v1/deliveries/{created['id']}/choose", headers=siti,
+        json={"quote_id": quote["id"]})))
+
+    assert answers[0].status_code == 200, answers[0].text
+    assert answers[0].json()["state"] == "booking"
+    writes = [s for s in statements if s.split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    # The choice, the price and the state in one UPDATE; the attempt, the audit event and
+    # the outbox row.
+    assert sorted(writes) == ["INSERT INTO AUDIT_EVENTS", "INSERT INTO DELIVERY_ATTEMPTS",
+                              "INSERT INTO OUTBOX_MESSAGES", "UPDATE DELIVERIES SET"], writes
+    delivery = load(created["id"])
+    assert delivery.state == "booking"
+    assert str(delivery.chosen_quote_id) == quote["id"]
+    assert delivery.price == quote["resident_pays"]
+    [attempt] = attempts(created["id"])
+    assert attempt.status == "pending"
+    outbox()
+    assert load(created["id"]).state == "searching_courier"
