@@ -13,6 +13,7 @@ area, quote expired) says nothing about the provider's health.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -36,11 +37,18 @@ def _row(session: Session, provider: str, *, lock: bool = False) -> ProviderCirc
     return row
 
 
-def allow(session: Session, provider: str, now: datetime | None = None) -> bool:
+# ``row=`` not given: the circuit row is read here. The booking task reads it with the rows
+# it locks (``DeliveryRepository.lock_for_booking``) and hands it in (None: no row yet).
+_UNREAD: Any = object()
+
+
+def allow(session: Session, provider: str, now: datetime | None = None, *,
+          row: ProviderCircuit | None = _UNREAD) -> bool:
     """May we call ``provider`` now? An open circuit past its wait lets exactly one caller
     through as the probe (a conditional update decides who)."""
     now = now or utcnow()
-    row = _row(session, provider)
+    if row is _UNREAD or row is None:
+        row = _row(session, provider)
     if row.retry_at is not None and row.retry_at > now:
         return False
     if row.state == CircuitState.closed:
@@ -48,10 +56,16 @@ def allow(session: Session, provider: str, now: datetime | None = None) -> bool:
     return CircuitRepository(session).claim_probe(row, now=now, until=now + PROBE_TIMEOUT)
 
 
-def record_success(session: Session, provider: str) -> None:
+def record_success(session: Session, provider: str, *,
+                   row: ProviderCircuit | None = _UNREAD) -> None:
     """Close the circuit and forget the failures. A closed circuit without failures (nearly
     every call) is not written at all: a write takes the provider's row lock until commit,
-    and every booking of that provider would queue behind it."""
+    and every booking of that provider would queue behind it. ``row``: the circuit as this
+    transaction just read it (None: no row); closed without failures, no statement is sent
+    at all (the conditional update would match nothing)."""
+    if row is not _UNREAD and (row is None or (row.state == CircuitState.closed
+                                               and not row.failures)):
+        return
     CircuitRepository(session).close(provider, utcnow())
 
 

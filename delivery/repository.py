@@ -9,10 +9,22 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, Select, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import (
+    Row,
+    Select,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, lazyload, selectinload
+from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 
+from core.models import Office
 from delivery.models import (
     ACTIVE_ATTEMPT,
     AttemptStatus,
@@ -93,6 +105,31 @@ def insert_events_ignore(session: Session, rows: list[dict[str, Any]]
     return {(p, e): i for p, e, i in session.connection().execute(stmt, rows)}
 
 
+_OUTCOMES_FROM_ARRAYS = text(
+    "UPDATE tracking_events AS t SET outcome = v.outcome, applied = v.applied,"
+    " attempt_id = v.attempt_id, delivery_id = v.delivery_id, office_id = v.office_id"
+    " FROM unnest(CAST(:ids AS bigint[]), CAST(:outcomes AS text[]),"
+    " CAST(:applied AS boolean[]), CAST(:attempts AS uuid[]), CAST(:deliveries AS uuid[]),"
+    " CAST(:offices AS uuid[])) AS v(id, outcome, applied, attempt_id, delivery_id, office_id)"
+    " WHERE t.id = v.id")
+
+
+_TOUCH_FROM_ARRAYS = text(
+    "UPDATE delivery_attempts AS a SET last_update_at = :now, updated_at = :now,"
+    " provider_order_id = v.provider_order_id, tracking_url = v.tracking_url"
+    " FROM unnest(CAST(:ids AS uuid[]), CAST(:orders AS text[]), CAST(:urls AS text[]))"
+    " AS v(id, provider_order_id, tracking_url) WHERE a.id = v.id")
+
+
+def _one_of(session: Session, column: Any, values: Collection[Any]) -> Any:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``: one statement text
+    whatever the number of values (SQLAlchemy and psycopg cache it, PostgreSQL can prepare
+    it) instead of a new text, parsed again, for every length of the list."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    return column.in_(list(values))
+
+
 class DeliveryRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -105,6 +142,18 @@ class DeliveryRepository:
             stmt = stmt.with_for_update().options(lazyload(Delivery.quotes),
                                                   lazyload(Delivery.attempts))
         return self.session.scalars(stmt.execution_options(populate_existing=True)).first()
+
+    def lock_with_collections(self, delivery_id: uuid.UUID) -> Delivery | None:
+        """The delivery locked, its quotes and attempts loaded in the same statement (joined;
+        only the delivery's row is locked): the resident's choice reads both, the quotes to
+        find the chosen one and the attempts for its answer, in one round trip instead of
+        three."""
+        stmt = (select(Delivery).where(Delivery.id == delivery_id)
+                .options(joinedload(Delivery.quotes), joinedload(Delivery.attempts))
+                .with_for_update(of=Delivery.__table__)
+                .execution_options(populate_existing=True))
+        # Every joined row is read (not first()): the collections are built from all of them.
+        return self.session.scalars(stmt).unique().one_or_none()
 
     def add(self, delivery: Delivery) -> Delivery:
         self.session.add(delivery)
@@ -256,6 +305,29 @@ class DeliveryRepository:
         attempt = self.attempt(attempt_id, lock=True)
         return None if attempt is None else (delivery, attempt)
 
+    def lock_for_booking(self, attempt_id: uuid.UUID
+                         ) -> tuple[Delivery, DeliveryAttempt, Office, DeliveryQuote | None,
+                                    ProviderCircuit | None] | None:
+        """What a booking step needs, in ONE statement: the delivery and the attempt, both
+        locked in the house order (``FOR UPDATE OF`` locks the delivery's row, then the
+        attempt's), with the office, the chosen quote and the provider's circuit row (read,
+        not locked; None before the provider's first call). The booking task's two units of
+        work each start with it instead of four to five round trips."""
+        stmt = (select(Delivery, DeliveryAttempt, Office, DeliveryQuote, ProviderCircuit)
+                .join(DeliveryAttempt, DeliveryAttempt.delivery_id == Delivery.id)
+                .join(Office, Office.id == Delivery.office_id)
+                .outerjoin(DeliveryQuote, DeliveryQuote.id == DeliveryAttempt.quote_id)
+                .outerjoin(ProviderCircuit, ProviderCircuit.provider == DeliveryAttempt.provider)
+                .where(DeliveryAttempt.id == attempt_id)
+                .with_for_update(of=[Delivery.__table__, DeliveryAttempt.__table__])
+                .options(lazyload(Delivery.quotes), lazyload(Delivery.attempts))
+                .execution_options(populate_existing=True))
+        row = self.session.execute(stmt).first()
+        if row is None:
+            return None
+        delivery, attempt, office, quote, circuit = row
+        return delivery, attempt, office, quote, circuit
+
     def active_attempt(self, delivery_id: uuid.UUID) -> DeliveryAttempt | None:
         return self.session.scalars(select(DeliveryAttempt).where(
             DeliveryAttempt.delivery_id == delivery_id,
@@ -404,11 +476,22 @@ class DeliveryRepository:
         locked (after their deliveries' and attempts')."""
         t = TrackingEvent.__table__
         stmt = (select(t.c.id, t.c.provider, t.c.provider_order_id, t.c.reference, t.c.data)
-                .where(t.c.id.in_(list(event_ids)), t.c.outcome.in_(["pending", "unmatched"]))
+                .where(_one_of(self.session, t.c.id, event_ids),
+                       t.c.outcome.in_(["pending", "unmatched"]))
                 .order_by(t.c.id))
         if lock:
             stmt = stmt.with_for_update()
         return list(self.session.connection().execute(stmt))
+
+    def lock_waiting_event_ids(self, event_ids: Collection[int]) -> list[int]:
+        """The ids of ``event_ids`` still waiting, locked, in id order (``waiting_events``
+        with ``lock``, without reading the events' data a second time)."""
+        t = TrackingEvent.__table__
+        stmt = (select(t.c.id)
+                .where(_one_of(self.session, t.c.id, event_ids),
+                       t.c.outcome.in_(["pending", "unmatched"]))
+                .order_by(t.c.id).with_for_update())
+        return list(self.session.connection().execute(stmt).scalars())
 
     def attempt_ids_for_orders(self, by_order: Collection[tuple[str, str]],
                                by_reference: Collection[tuple[str, str]]
@@ -420,16 +503,22 @@ class DeliveryRepository:
         orders: dict[tuple[str, str], tuple[uuid.UUID, uuid.UUID]] = {}
         references: dict[tuple[str, str], tuple[uuid.UUID, uuid.UUID]] = {}
         connection = self.session.connection()
+        # By each column's values (one statement text on PostgreSQL), the pairs kept exactly.
         if by_order:
             for provider, order_id, attempt_id, delivery_id in connection.execute(
                     select(a.c.provider, a.c.provider_order_id, a.c.id, a.c.delivery_id)
-                    .where(tuple_(a.c.provider, a.c.provider_order_id).in_(list(by_order)))):
-                orders[(provider, order_id)] = (attempt_id, delivery_id)
+                    .where(_one_of(self.session, a.c.provider_order_id,
+                                   {o for _, o in by_order}),
+                           _one_of(self.session, a.c.provider, {p for p, _ in by_order}))):
+                if (provider, order_id) in by_order:
+                    orders[(provider, order_id)] = (attempt_id, delivery_id)
         if by_reference:
             for provider, reference, attempt_id, delivery_id in connection.execute(
                     select(a.c.provider, a.c.reference, a.c.id, a.c.delivery_id)
-                    .where(tuple_(a.c.provider, a.c.reference).in_(list(by_reference)))):
-                references[(provider, reference)] = (attempt_id, delivery_id)
+                    .where(_one_of(self.session, a.c.reference, {r for _, r in by_reference}),
+                           _one_of(self.session, a.c.provider, {p for p, _ in by_reference}))):
+                if (provider, reference) in by_reference:
+                    references[(provider, reference)] = (attempt_id, delivery_id)
         return orders, references
 
     def record_event_outcomes(self, outcomes: list[dict[str, Any]],
@@ -440,7 +529,16 @@ class DeliveryRepository:
         try counted for each event that matched no attempt."""
         t = TrackingEvent.__table__
         connection = self.session.connection()
-        if outcomes:
+        if outcomes and connection.dialect.name == "postgresql":
+            # One statement over arrays instead of one per event (executemany).
+            connection.execute(_OUTCOMES_FROM_ARRAYS, {
+                "ids": [o["e_id"] for o in outcomes],
+                "outcomes": [o["e_outcome"] for o in outcomes],
+                "applied": [o["e_applied"] for o in outcomes],
+                "attempts": [o["e_attempt"] for o in outcomes],
+                "deliveries": [o["e_delivery"] for o in outcomes],
+                "offices": [o["e_office"] for o in outcomes]})
+        elif outcomes:
             connection.execute(
                 update(t).where(t.c.id == bindparam("e_id")).values(
                     outcome=bindparam("e_outcome"), applied=bindparam("e_applied"),
@@ -479,6 +577,72 @@ class DeliveryRepository:
                 .options(lazyload(Delivery.quotes), lazyload(Delivery.attempts))
                 .execution_options(populate_existing=True))
         return {d.id: d for d in self.session.scalars(stmt)}
+
+    def lock_delivery_rows(self, delivery_ids: Collection[uuid.UUID]
+                           ) -> dict[uuid.UUID, uuid.UUID]:
+        """``lock_deliveries`` without ORM objects: the rows locked in id order, each
+        delivery's office by its id. The set-wise apply loads as objects only the deliveries
+        an event may move (``load_deliveries``); a stale event needs the lock, not the row."""
+        d = Delivery.__table__
+        if not delivery_ids:
+            return {}
+        stmt = (select(d.c.id, d.c.office_id).where(_one_of(self.session, d.c.id, delivery_ids))
+                .order_by(d.c.id).with_for_update())
+        return dict(iter(self.session.connection().execute(stmt)))  # rows, not .keys()
+
+    def load_deliveries(self, delivery_ids: Collection[uuid.UUID]
+                        ) -> dict[uuid.UUID, Delivery]:
+        """Deliveries as objects, for rows this transaction has locked already."""
+        if not delivery_ids:
+            return {}
+        stmt = (select(Delivery).where(_one_of(self.session, Delivery.id, delivery_ids))
+                .options(lazyload(Delivery.quotes), lazyload(Delivery.attempts))
+                .execution_options(populate_existing=True))
+        return {d.id: d for d in self.session.scalars(stmt)}
+
+    def lock_attempt_rows(self, attempt_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Row]:
+        """``lock_attempts`` without ORM objects: rows of (id, delivery_id, provider_status,
+        provider_order_id, tracking_url), locked in id order."""
+        a = DeliveryAttempt.__table__
+        if not attempt_ids:
+            return {}
+        stmt = (select(a.c.id, a.c.delivery_id, a.c.provider_status, a.c.provider_order_id,
+                       a.c.tracking_url)
+                .where(_one_of(self.session, a.c.id, attempt_ids)).order_by(a.c.id)
+                .with_for_update())
+        return {row.id: row for row in self.session.connection().execute(stmt)}
+
+    def load_attempts(self, attempt_ids: Collection[uuid.UUID]
+                      ) -> dict[uuid.UUID, DeliveryAttempt]:
+        """Attempts as objects, for rows this transaction has locked already."""
+        if not attempt_ids:
+            return {}
+        stmt = (select(DeliveryAttempt)
+                .where(_one_of(self.session, DeliveryAttempt.id, attempt_ids))
+                .execution_options(populate_existing=True))
+        return {a.id: a for a in self.session.scalars(stmt)}
+
+    def touch_attempts(self, touches: list[dict[str, Any]]) -> None:
+        """What stale events do to their (locked) attempts, one statement for all: dicts of
+        ``a_id, a_order, a_url, a_now`` (one ``a_now`` for all; ``updated_at`` set too, as
+        the ORM's ``onupdate`` would)."""
+        if not touches:
+            return
+        a = DeliveryAttempt.__table__
+        connection = self.session.connection()
+        if connection.dialect.name == "postgresql":  # one statement over arrays
+            connection.execute(_TOUCH_FROM_ARRAYS, {
+                "ids": [t["a_id"] for t in touches],
+                "orders": [t["a_order"] for t in touches],
+                "urls": [t["a_url"] for t in touches], "now": touches[0]["a_now"]})
+            return
+        now = bindparam("a_now", type_=a.c.last_update_at.type)
+        connection.execute(
+            update(a).where(a.c.id == bindparam("a_id")).values(
+                last_update_at=now, updated_at=now,
+                provider_order_id=bindparam("a_order", type_=a.c.provider_order_id.type),
+                tracking_url=bindparam("a_url", type_=a.c.tracking_url.type)),
+            touches)
 
     def lock_attempts(self, attempt_ids: Collection[uuid.UUID]
                       ) -> dict[uuid.UUID, DeliveryAttempt]:

@@ -29,7 +29,14 @@ from core.settings import Settings, get_settings
 from delivery import breaker, gateway, policy
 from delivery.flow import TASK_CANCEL_ATTEMPT, fail_over, finish_attempt
 from delivery.metrics import provider_call
-from delivery.models import ACTIVE_ATTEMPT, AttemptStatus, Delivery, DeliveryAttempt, Leg
+from delivery.models import (
+    ACTIVE_ATTEMPT,
+    AttemptStatus,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryQuote,
+    Leg,
+)
 from delivery.models import DeliveryState as D
 from delivery.repository import DeliveryRepository
 from delivery.states import raise_alert
@@ -87,10 +94,8 @@ def _resident_stop(delivery: Delivery, note: str) -> Stop:
                 phone=delivery.recipient_phone, note=courier_text(note))
 
 
-def _plan(session: Session, attempt: DeliveryAttempt, delivery: Delivery) -> _Plan:
-    office = session.get(Office, delivery.office_id)
-    assert office is not None
-    quote_row = DeliveryRepository(session).quote(attempt.quote_id) if attempt.quote_id else None
+def _plan(attempt: DeliveryAttempt, delivery: Delivery, office: Office,
+          quote_row: DeliveryQuote | None) -> _Plan:
     quote = None
     if quote_row is not None:
         quote = Quote(provider=quote_row.provider, provider_quote_id=quote_row.provider_quote_id,
@@ -136,10 +141,12 @@ def book_attempt(attempt_id: uuid.UUID) -> str:
     """The ``delivery.book`` task body. Raises TransientProviderError for the retry policy."""
     settings = get_settings()
     with unit_of_work() as session:
-        locked = DeliveryRepository(session).lock_with_delivery(attempt_id)
+        # One statement: the delivery and the attempt locked, the office, the quote and the
+        # provider's circuit read; one more writes the attempt.
+        locked = DeliveryRepository(session).lock_for_booking(attempt_id)
         if locked is None:
             return "skipped"
-        delivery, attempt = locked
+        delivery, attempt, office, quote_row, circuit = locked
         if attempt.status not in (AttemptStatus.pending, AttemptStatus.unknown):
             return "skipped"
         if attempt.status == AttemptStatus.unknown \
@@ -148,10 +155,11 @@ def book_attempt(attempt_id: uuid.UUID) -> str:
                         note=f"Pesanan ke {attempt.provider} mungkin sudah dibuat; periksa "
                              f"dasbor penyedia untuk referensi {attempt.reference}")
             return "awaiting_provider"
-        if attempt.status == AttemptStatus.pending and not breaker.allow(session, attempt.provider):
+        if attempt.status == AttemptStatus.pending \
+                and not breaker.allow(session, attempt.provider, row=circuit):
             _refused(session, delivery, attempt, "Penyedia sedang gangguan", exclude=True)
             return "failed_over"
-        plan = _plan(session, attempt, delivery)
+        plan = _plan(attempt, delivery, office, quote_row)
         if attempt.status == AttemptStatus.pending and plan.quote is not None \
                 and plan.quote.is_expired(utcnow()):
             _refused(session, delivery, attempt, "Penawaran kedaluwarsa", exclude=False)
@@ -212,10 +220,10 @@ def _refused_by_id(session: Session, attempt_id: uuid.UUID, reason: str, *, excl
 def record_booking(session: Session, attempt_id: uuid.UUID, booking: Booking) -> str:
     from delivery.tracking.service import apply_update
 
-    locked = DeliveryRepository(session).lock_with_delivery(attempt_id)
+    locked = DeliveryRepository(session).lock_for_booking(attempt_id)
     assert locked is not None
-    delivery, attempt = locked
-    breaker.record_success(session, attempt.provider)
+    delivery, attempt, _office, _quote, circuit = locked
+    breaker.record_success(session, attempt.provider, row=circuit)
     attempt.provider_order_id = attempt.provider_order_id or booking.provider_order_id
     attempt.booked_at = attempt.booked_at or utcnow()
     if booking.price is not None:

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import audit
 from core.db import unit_of_work, utcnow
@@ -252,7 +253,10 @@ def own(session: Session, resident: User, delivery_id: uuid.UUID, *, lock: bool 
 
 def choose(session: Session, resident: User, delivery_id: uuid.UUID, quote_id: uuid.UUID
            ) -> Delivery:
-    delivery = own(session, resident, delivery_id, lock=True)
+    # B2's hot path: the delivery locked with its quotes and attempts in one statement.
+    delivery = DeliveryRepository(session).lock_with_collections(delivery_id)
+    if delivery is None or delivery.resident_id != resident.id:
+        raise NotFound("Pengantaran tidak ditemukan.")
     if delivery.state != D.awaiting_choice:
         raise Conflict("Pengantaran ini tidak sedang menunggu pilihan kurir.",
                        state=str(delivery.state))
@@ -262,8 +266,11 @@ def choose(session: Session, resident: User, delivery_id: uuid.UUID, quote_id: u
     if quote.is_expired(utcnow()):
         requote(session, delivery, actor=resident, note="Penawaran kedaluwarsa")
         raise QuoteExpiredError().keeping_changes()
-    start_booking(session, delivery, quote, actor=resident,
-                  note=f"Dipilih pemohon: {gateway.display_name(quote.provider)}")
+    attempt = start_booking(session, delivery, quote, actor=resident,
+                            note=f"Dipilih pemohon: {gateway.display_name(quote.provider)}")
+    # The answer shows the new attempt: added to the loaded collection as stored (no reload,
+    # nothing more to write; the collection is in creation order).
+    set_committed_value(delivery, "attempts", [*delivery.attempts, attempt])
     return delivery
 
 

@@ -4,14 +4,18 @@ the others back, and a lost ``tracking.apply_batch`` send that the sweeper makes
 
 from __future__ import annotations
 
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from sqlalchemy import event, select, update
 
 from core.db import get_engine, unit_of_work, utcnow
-from delivery.models import TrackingEvent
+from delivery.models import DeliveryAttempt, TrackingEvent
 from delivery.sweeper import sweep
-from delivery.tracking import ingest
+from delivery.tracking import ingest, service
 from delivery.tracking.service import APPLY_BATCH_TASK, apply_events, event_row
 from providers.sandbox.mapping import webhook_updates
 from tests.delivery.conftest import load, status_event
@@ -151,3 +155,111 @@ def test_returning_before_we_heard_of_the_pickup_is_followed(client, demo, provi
     assert apply_events(ids) == {"applied": 1}
 
     assert load(delivery_id).state == "returning"
+
+
+def _attempt_of(delivery_id: str) -> DeliveryAttempt:
+    with unit_of_work() as s:
+        attempt = s.scalar(select(DeliveryAttempt).where(
+            DeliveryAttempt.delivery_id == uuid.UUID(delivery_id)))
+        assert attempt is not None
+        s.expunge(attempt)
+        return attempt
+
+
+def test_stale_events_touch_their_attempt_as_one_by_one(client, demo, providers_env, outbox,
+                                                        installed, caplog):
+    """A stale event is known from its stored status without parsing it or loading its
+    delivery; its attempt still records the update (time, tracking link), as
+    ``apply_update`` does."""
+    delivery_id, order = _booked(client, demo, providers_env, outbox)
+    before = _attempt_of(delivery_id)
+    rows = _rows({**order, "tracking_url": "https://track.example/1"}, ["ALLOCATING"], "evt_t")
+    rows += _rows({**order, "tracking_url": None}, ["ALLOCATING"], "evt_u")
+    ids = _store(rows)
+
+    assert apply_events(ids) == {"stale": 2}
+
+    after = _attempt_of(delivery_id)
+    assert after.tracking_url == "https://track.example/1"
+    assert after.provider_order_id == before.provider_order_id
+    assert after.last_update_at is not None and after.updated_at >= before.updated_at
+    assert (before.last_update_at is None or after.last_update_at > before.last_update_at)
+    assert load(delivery_id).state == "searching_courier"
+    assert "not applied at once" not in caplog.text  # the set-wise path, no fallback
+    with unit_of_work() as s:
+        tied = s.scalars(select(TrackingEvent).where(TrackingEvent.id.in_(ids))).all()
+        assert {(str(e.delivery_id), e.attempt_id, e.office_id is not None, e.applied)
+                for e in tied} == {(delivery_id, after.id, True, False)}
+
+
+def _hold_first_apply(monkeypatch) -> tuple[threading.Event, threading.Event]:
+    """The first grouped apply waits until released, so that tasks handed in meanwhile
+    are applied together by the next one."""
+    started, release = threading.Event(), threading.Event()
+    real = service._apply_set
+    calls = []
+
+    def held(session, ids):
+        calls.append(ids)
+        if len(calls) == 1:
+            started.set()
+            assert release.wait(10)
+        return real(session, ids)
+
+    monkeypatch.setattr(service, "_apply_set", held)
+    return started, release
+
+
+def test_tasks_handed_in_during_an_apply_are_applied_together(
+        client, demo, providers_env, outbox, installed, monkeypatch, caplog):
+    first, order_a = _booked(client, demo, providers_env, outbox)
+    second, order_b = _booked(client, demo, providers_env, outbox)
+    lone = _store(_rows(order_a, ["ALLOCATING"], "evt_g0"))
+    batches = [_store(_rows(order_a, ["ASSIGNED", "ALLOCATING"], "evt_g1")),
+               _store(_rows(order_b, ["PICKED_UP"], "evt_g2")),
+               _store(_rows(order_b, ["ALLOCATING"], "evt_g3"))]
+    started, release = _hold_first_apply(monkeypatch)
+    applies = service._group.applies
+    with ThreadPoolExecutor(4) as pool:
+        held = pool.submit(apply_events, lone)
+        assert started.wait(10)
+        waiting = [pool.submit(apply_events, ids) for ids in batches]
+        deadline = time.monotonic() + 10
+        while len(service._group._handed) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        release.set()
+        results = [f.result(10) for f in waiting]
+
+    assert held.result() == {"stale": 1}
+    assert results == [{"applied": 1, "stale": 1}, {"applied": 1}, {"stale": 1}]
+    assert service._group.applies == applies + 2  # the three later tasks in one
+    assert load(first).state == "courier_assigned"
+    assert load(second).state == "picked_up"
+    assert "not applied at once" not in caplog.text
+
+
+def test_a_bad_event_in_a_group_fails_only_its_own_task(
+        client, demo, providers_env, outbox, installed, monkeypatch):
+    first, order_a = _booked(client, demo, providers_env, outbox)
+    second, order_b = _booked(client, demo, providers_env, outbox)
+    lone = _store(_rows(order_a, ["ALLOCATING"], "evt_h0"))
+    good = _store(_rows(order_a, ["ASSIGNED"], "evt_h1"))
+    bad = _store(_rows(order_b, ["ASSIGNED", "PICKED_UP"], "evt_h2"))
+    with unit_of_work() as s:
+        s.execute(update(TrackingEvent).where(TrackingEvent.id == bad[0])
+                  .values(data={"status": "no-such-status"}))
+    started, release = _hold_first_apply(monkeypatch)
+    with ThreadPoolExecutor(3) as pool:
+        pool.submit(apply_events, lone)
+        assert started.wait(10)
+        waiting = [pool.submit(apply_events, ids) for ids in (good, bad)]
+        deadline = time.monotonic() + 10
+        while len(service._group._handed) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        release.set()
+        assert [f.result(10) for f in waiting] == [{"applied": 1},
+                                                   {"failed": 1, "applied": 1}]
+
+    assert load(first).state == "courier_assigned"
+    assert load(second).state == "picked_up"
+    assert _outcomes("evt_h2")["evt_h2_0"] == ("pending", 1)

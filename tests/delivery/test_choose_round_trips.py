@@ -45,6 +45,11 @@ def test_a_choice_writes_the_delivery_once(client, demo, providers_env, installe
     # the outbox row.
     assert sorted(writes) == ["INSERT INTO AUDIT_EVENTS", "INSERT INTO DELIVERY_ATTEMPTS",
                               "INSERT INTO OUTBOX_MESSAGES", "UPDATE DELIVERIES SET"], writes
+    # Two reads: the resident's session, then the delivery locked with its quotes and
+    # attempts in one statement (the answer's attempt is the new one, not reloaded).
+    reads = [s for s in statements if s.startswith("SELECT")]
+    assert len(reads) == 2, statements
+    assert answers[0].json()["provider"] == quote["provider"]
     delivery = load(created["id"])
     assert delivery.state == "booking"
     assert str(delivery.chosen_quote_id) == quote["id"]
