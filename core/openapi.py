@@ -143,6 +143,8 @@ def _auth_of(route: Any) -> tuple[str | None, bool]:
     calls = list(_calls(route.dependant))
     with_role = any(getattr(c, "__qualname__", "").startswith(deps.require_roles.__qualname__)
                     for c in calls)
+    if any(getattr(c, "auth_roles", None) for c in calls):  # deps.work_as
+        return "required", True
     if deps.current_auth in calls:
         return "required", with_role
     if deps.current_auth_optional in calls:

@@ -28,6 +28,9 @@ DELIVERY_SWEEP = "delivery.sweep"
 
 # Tracking: provider events and the polling backstop.
 TRACKING_APPLY_BATCH = "tracking.apply_batch"
+# Tasks sent after commit (no outbox row) whose one list argument can be joined: what
+# several commits send while the publisher is busy goes as one message, up to the size.
+JOINABLE: dict[str, tuple[str, int]] = {TRACKING_APPLY_BATCH: ("event_ids", 2000)}
 TRACKING_POLL = "tracking.poll"
 TRACKING_POLL_DUE = "tracking.poll_due"
 TRACKING_PURGE_RAW = "tracking.purge_raw"

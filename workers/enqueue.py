@@ -9,6 +9,7 @@ from datetime import timedelta
 from core.batching import Batcher, BatcherFull
 from core.db import NewOutboxRow, new_session, utcnow
 from core.outbox import OutboxRepository
+from core.task_names import JOINABLE
 
 log = logging.getLogger("sipoke.outbox")
 
@@ -86,8 +87,30 @@ def publish_new(rows: list[NewOutboxRow]) -> int:
         session.close()
 
 
+def joined(rows: list[NewOutboxRow]) -> list[NewOutboxRow]:
+    """``rows`` with the sends of each joinable task (``core.task_names.JOINABLE``, rows
+    without an outbox id) joined into as few messages as their size allows, in the place of
+    the first: under load every commit of the webhook writer sends one small apply task, and
+    each message costs a publish here and a task's fixed cost in the worker."""
+    out: list[NewOutboxRow] = []
+    open_rows: dict[str, int] = {}  # task name -> index in out of the message being filled
+    for row in rows:
+        join = JOINABLE.get(row.task_name)
+        if join is None or row.id is not None or set(row.kwargs) != {join[0]}:
+            out.append(row)
+            continue
+        key, size = join
+        at = open_rows.get(row.task_name)
+        if at is not None and len(out[at].kwargs[key]) + len(row.kwargs[key]) <= size:
+            out[at] = out[at]._replace(kwargs={key: [*out[at].kwargs[key], *row.kwargs[key]]})
+        else:
+            open_rows[row.task_name] = len(out)
+            out.append(row)
+    return out
+
+
 def _publish_batch(batches: list[list[NewOutboxRow]]) -> list[None]:
-    rows = [row for batch in batches for row in batch]
+    rows = joined([row for batch in batches for row in batch])
     for start in range(0, len(rows), 500):
         publish_new(rows[start:start + 500])
     return [None] * len(batches)

@@ -5,10 +5,11 @@ makes the database's commit (and a transaction's Python overhead) the price of e
 instead the events of all requests in flight go to one writer thread per process, which stores
 whatever has queued up in ONE transaction: one multi-row ``INSERT ... ON CONFLICT DO NOTHING``
 and one commit. After the commit one ``tracking.apply_batch`` task carrying the new event ids
-is sent; it needs no outbox row, because the events themselves are the durable record: they
-stay ``pending`` until applied, and the delivery sweeper re-drives pending events older than
-a few seconds (``tracking.service.events_to_retry``). A lone webhook is written at once (the
-writer waits for nothing); a burst shares commits.
+is sent (the publisher joins those of commits that queue up meanwhile into one message,
+``workers.enqueue.joined``); it needs no outbox row, because the events themselves are the
+durable record: they stay ``pending`` until applied, and the delivery sweeper re-drives
+pending events older than a few seconds (``tracking.service.events_to_retry``). A lone
+webhook is written at once (the writer waits for nothing); a burst shares commits.
 
 Each request waits for its own events' result: stored (a new id), duplicate (None), or the
 exception that failed the batch (the endpoint then answers 5xx and the provider retries, so
