@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from core.db import unit_of_work, utcnow
+from core.db import get_engine, unit_of_work, utcnow
 from core.models import DocumentRequest, RequestState, Service, User
 from core.requests.service import new_code
 from core.settings import reset_settings_cache
@@ -158,3 +158,20 @@ def status_event(order: dict, status: str, *, event_id: str | None = None,
 def post_webhook(client: TestClient, event: dict, **kwargs: Any) -> Any:
     body, headers = signed(event, **kwargs)
     return client.post("/webhooks/sandbox", content=body, headers=headers)
+
+
+def statements_of(call: Any) -> list[str]:
+    """The first three words of every SQL statement ``call()`` sends, upper-cased and without
+    trailing commas (``"UPDATE DELIVERIES SET"``): what a round-trip test counts."""
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        seen.append(" ".join(w.rstrip(",") for w in statement.split()[:3]).upper())
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return seen

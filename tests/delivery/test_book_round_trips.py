@@ -4,26 +4,8 @@ the provider is called between them with no transaction open (docs/architecture.
 
 from __future__ import annotations
 
-from sqlalchemy import event
-
-from core.db import get_engine
 from delivery.booking.service import book_attempt
-from tests.delivery.conftest import SITI, ask_delivery, attempts, finished_request
-
-
-def _statements_of(call) -> list[str]:
-    seen: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        seen.append(" ".join(w.rstrip(",") for w in statement.split()[:3]).upper())
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        call()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return seen
+from tests.delivery.conftest import SITI, ask_delivery, attempts, finished_request, statements_of
 
 
 def test_a_booking_takes_few_statements(client, demo, providers_env, installed, outbox):
@@ -46,7 +28,7 @@ def test_a_booking_takes_few_statements(client, demo, providers_env, installed, 
     [attempt] = attempts(created["id"])
 
     results = []
-    statements = _statements_of(lambda: results.append(book_attempt(attempt.id)))
+    statements = statements_of(lambda: results.append(book_attempt(attempt.id)))
 
     assert results == ["booked"]
     # Before the call: one SELECT loads the delivery and the attempt (locked), the office,

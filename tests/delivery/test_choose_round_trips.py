@@ -4,25 +4,14 @@ API as little as the rules allow (the attempt, its audit event and its outbox ro
 
 from __future__ import annotations
 
-from sqlalchemy import event
-
-from core.db import get_engine
-from tests.delivery.conftest import SITI, ask_delivery, attempts, finished_request, load
-
-
-def _statements_of(call) -> list[str]:
-    seen: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args) -> None:
-        seen.append(" ".join(statement.split()[:3]).upper())
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        call()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return seen
+from tests.delivery.conftest import (
+    SITI,
+    ask_delivery,
+    attempts,
+    finished_request,
+    load,
+    statements_of,
+)
 
 
 def test_a_choice_writes_the_delivery_once(client, demo, providers_env, installed, outbox):
@@ -34,7 +23,7 @@ def test_a_choice_writes_the_delivery_once(client, demo, providers_env, installe
     quote = view["quotes"][0]
     answers = []
 
-    statements = _statements_of(lambda: answers.append(client.post(
+    statements = statements_of(lambda: answers.append(client.post(
         f"/api/v1/deliveries/{created['id']}/choose", headers=siti,
         json={"quote_id": quote["id"]})))
 
