@@ -18,7 +18,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -435,19 +434,6 @@ class DeliveryRepository:
             grouped.setdefault(event.delivery_id, []).append(event)  # type: ignore[arg-type]
         return grouped
 
-    def events_to_apply(self, event_ids: Collection[int], *, lock: bool = False
-                        ) -> list[TrackingEvent]:
-        """The events among ``event_ids`` still waiting to be applied, in arrival order;
-        ``lock``: their rows locked (after their deliveries' and attempts', see
-        ``lock_deliveries``)."""
-        stmt = (select(TrackingEvent)
-                .where(TrackingEvent.id.in_(list(event_ids)),
-                       TrackingEvent.outcome.in_(["pending", "unmatched"]))
-                .order_by(TrackingEvent.id))
-        if lock:
-            stmt = stmt.with_for_update()
-        return list(self.session.scalars(stmt.execution_options(populate_existing=True)))
-
     def events_to_retry(self, *, received_before: datetime, received_after: datetime,
                         max_tries: int, limit: int) -> list[int]:
         return list(self.session.scalars(
@@ -470,22 +456,20 @@ class DeliveryRepository:
                              .values(apply_tries=TrackingEvent.apply_tries + 1)
                              .execution_options(synchronize_session=False))
 
-    def waiting_events(self, event_ids: Collection[int], *, lock: bool = False) -> list[Row]:
-        """``events_to_apply`` without ORM objects, for the set-wise apply: rows of (id,
-        provider, provider_order_id, reference, data), in arrival order; ``lock``: the rows
-        locked (after their deliveries' and attempts')."""
+    def waiting_events(self, event_ids: Collection[int]) -> list[Row]:
+        """The events among ``event_ids`` still waiting to be applied, as rows of (id,
+        provider, provider_order_id, reference, data), in arrival order (not locked: see
+        ``lock_waiting_event_ids``)."""
         t = TrackingEvent.__table__
         stmt = (select(t.c.id, t.c.provider, t.c.provider_order_id, t.c.reference, t.c.data)
                 .where(_one_of(self.session, t.c.id, event_ids),
                        t.c.outcome.in_(["pending", "unmatched"]))
                 .order_by(t.c.id))
-        if lock:
-            stmt = stmt.with_for_update()
         return list(self.session.connection().execute(stmt))
 
     def lock_waiting_event_ids(self, event_ids: Collection[int]) -> list[int]:
-        """The ids of ``event_ids`` still waiting, locked, in id order (``waiting_events``
-        with ``lock``, without reading the events' data a second time)."""
+        """The ids of ``event_ids`` still waiting, locked (after their deliveries' and
+        attempts'), in id order; their data was read by ``waiting_events``."""
         t = TrackingEvent.__table__
         stmt = (select(t.c.id)
                 .where(_one_of(self.session, t.c.id, event_ids),
@@ -497,8 +481,8 @@ class DeliveryRepository:
                                by_reference: Collection[tuple[str, str]]
                                ) -> tuple[dict[tuple[str, str], tuple[uuid.UUID, uuid.UUID]],
                                           dict[tuple[str, str], tuple[uuid.UUID, uuid.UUID]]]:
-        """``attempts_for_orders`` as (attempt id, delivery id) pairs only: the attempts and
-        deliveries are loaded once, locked."""
+        """``attempt_for_order`` for many events at once, as (attempt id, delivery id) pairs
+        by (provider, its order id) and by (provider, our reference): two queries at most."""
         a = DeliveryAttempt.__table__
         orders: dict[tuple[str, str], tuple[uuid.UUID, uuid.UUID]] = {}
         references: dict[tuple[str, str], tuple[uuid.UUID, uuid.UUID]] = {}
@@ -549,38 +533,10 @@ class DeliveryRepository:
             connection.execute(update(t).where(t.c.id.in_(list(unmatched))).values(
                 outcome="unmatched", apply_tries=t.c.apply_tries + 1))
 
-    def attempts_for_orders(self, by_order: Collection[tuple[str, str]],
-                            by_reference: Collection[tuple[str, str]]
-                            ) -> tuple[dict[tuple[str, str], DeliveryAttempt],
-                                       dict[tuple[str, str], DeliveryAttempt]]:
-        """``attempt_for_order`` for many events at once: the attempts by (provider, its
-        order id) and by (provider, our reference), two queries at most."""
-        orders: dict[tuple[str, str], DeliveryAttempt] = {}
-        references: dict[tuple[str, str], DeliveryAttempt] = {}
-        if by_order:
-            for attempt in self.session.scalars(select(DeliveryAttempt).where(
-                    tuple_(DeliveryAttempt.provider, DeliveryAttempt.provider_order_id)
-                    .in_(list(by_order)))):
-                orders[(attempt.provider, attempt.provider_order_id)] = attempt  # type: ignore[index]
-        if by_reference:
-            for attempt in self.session.scalars(select(DeliveryAttempt).where(
-                    tuple_(DeliveryAttempt.provider, DeliveryAttempt.reference)
-                    .in_(list(by_reference)))):
-                references[(attempt.provider, attempt.reference)] = attempt
-        return orders, references
-
-    def lock_deliveries(self, delivery_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Delivery]:
-        """Many deliveries locked in one statement, in id order (so two batches never wait on
-        each other in a cycle); lock deliveries before their attempts, as everywhere."""
-        stmt = (select(Delivery).where(Delivery.id.in_(list(delivery_ids)))
-                .order_by(Delivery.id).with_for_update()
-                .options(lazyload(Delivery.quotes), lazyload(Delivery.attempts))
-                .execution_options(populate_existing=True))
-        return {d.id: d for d in self.session.scalars(stmt)}
-
     def lock_delivery_rows(self, delivery_ids: Collection[uuid.UUID]
                            ) -> dict[uuid.UUID, uuid.UUID]:
-        """``lock_deliveries`` without ORM objects: the rows locked in id order, each
+        """Many deliveries locked in one statement, in id order (so two batches never wait
+        on each other in a cycle; deliveries before their attempts, as everywhere), each
         delivery's office by its id. The set-wise apply loads as objects only the deliveries
         an event may move (``load_deliveries``); a stale event needs the lock, not the row."""
         d = Delivery.__table__
@@ -601,8 +557,8 @@ class DeliveryRepository:
         return {d.id: d for d in self.session.scalars(stmt)}
 
     def lock_attempt_rows(self, attempt_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Row]:
-        """``lock_attempts`` without ORM objects: rows of (id, delivery_id, provider_status,
-        provider_order_id, tracking_url), locked in id order."""
+        """Attempts locked in id order (after their deliveries), as rows of (id, delivery_id,
+        provider_status, provider_order_id, tracking_url)."""
         a = DeliveryAttempt.__table__
         if not attempt_ids:
             return {}
@@ -643,13 +599,6 @@ class DeliveryRepository:
                 provider_order_id=bindparam("a_order", type_=a.c.provider_order_id.type),
                 tracking_url=bindparam("a_url", type_=a.c.tracking_url.type)),
             touches)
-
-    def lock_attempts(self, attempt_ids: Collection[uuid.UUID]
-                      ) -> dict[uuid.UUID, DeliveryAttempt]:
-        stmt = (select(DeliveryAttempt).where(DeliveryAttempt.id.in_(list(attempt_ids)))
-                .order_by(DeliveryAttempt.id).with_for_update()
-                .execution_options(populate_existing=True))
-        return {a.id: a for a in self.session.scalars(stmt)}
 
     def handovers_for(self, delivery_id: uuid.UUID) -> list[HandoverRecord]:
         return list(self.session.scalars(

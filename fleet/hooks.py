@@ -52,6 +52,10 @@ def set_status_listener(listener: StatusListener | None) -> None:
     _listener = listener
 
 
+def status_listener() -> StatusListener | None:
+    return _listener
+
+
 def has_status_listener() -> bool:
     return _listener is not None
 

@@ -123,11 +123,16 @@ def job_by_reference(session: Session, reference: str) -> InhouseJob | None:
     return FleetRepository(session).job_by_reference(reference)
 
 
-def job_by_id(session: Session, job_id: str) -> InhouseJob:
+def _job(session: Session, job_id: str) -> InhouseJob | None:
+    """The job with this id (as text, the provider order id the adapter hands out), if any."""
     try:
-        job = FleetRepository(session).job(uuid.UUID(job_id))
+        return FleetRepository(session).job(uuid.UUID(job_id))
     except ValueError:
-        job = None
+        return None
+
+
+def job_by_id(session: Session, job_id: str) -> InhouseJob:
+    job = _job(session, job_id)
     if job is None:
         raise FleetRefused(errors.NO_SUCH_JOB, "no such in-house job")
     return job
@@ -135,10 +140,7 @@ def job_by_id(session: Session, job_id: str) -> InhouseJob:
 
 def job_position(session: Session, job_id: str) -> tuple[float, float] | None:
     """Where the courier of a job was last seen (lat, lng), if anywhere."""
-    try:
-        job = FleetRepository(session).job(uuid.UUID(job_id))
-    except ValueError:
-        return None
+    job = _job(session, job_id)
     if job is None or job.last_lat is None or job.last_lng is None:
         return None
     return job.last_lat, job.last_lng

@@ -212,7 +212,7 @@ def test_cancel_withdraws_the_offer_and_tells_the_courier(client, demo) -> None:
 @pytest.fixture
 def listener():
     seen: list = []
-    previous = hooks._listener  # the delivery package's, when the app installed it
+    previous = hooks.status_listener()  # the delivery package's, when the app installed it
     hooks.set_status_listener(lambda session, update: seen.append(update))
     yield seen
     hooks.set_status_listener(previous)
@@ -248,7 +248,7 @@ def test_the_listener_runs_in_the_same_transaction(client, demo) -> None:
     def failing_listener(session, update) -> None:
         raise RuntimeError("delivery side is broken")
 
-    previous = hooks._listener
+    previous = hooks.status_listener()
     hooks.set_status_listener(failing_listener)
     try:
         r = client.post(f"/api/v1/courier/jobs/{booking.provider_order_id}/status",
